@@ -1,0 +1,52 @@
+"""The plugin's settings: every key is namespaced PRACTICE_* and has a sensible default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Empty means "practice.sqlite3 in the instance folder".
+    "PRACTICE_DATABASE_URL": "",
+    "PRACTICE_DATABASE_ECHO": False,
+    "PRACTICE_NAME": "Harbour Counselling",
+    "PRACTICE_URL_PREFIX": "",
+    # Used to build absolute links outside a request (reminders sent from the command line).
+    "PRACTICE_BASE_URL": "http://localhost:5000",
+    # Shown when a visitor's own time zone is not known yet (JavaScript off, first visit).
+    "PRACTICE_DEFAULT_TIMEZONE": "America/New_York",
+    # How many days of open slots a therapist's page shows at a time.
+    "PRACTICE_SLOT_PAGE_DAYS": 7,
+    "PRACTICE_MANAGE_LINK_MAX_AGE_DAYS": 90,
+    # Mail: with no SMTP host, messages are written as .eml files under PRACTICE_MAIL_DIR.
+    "PRACTICE_MAIL_SENDER": "Harbour Counselling <hello@example.org>",
+    "PRACTICE_SMTP_HOST": "",
+    "PRACTICE_SMTP_PORT": 25,
+    "PRACTICE_SMTP_USERNAME": "",
+    "PRACTICE_SMTP_PASSWORD": "",
+    "PRACTICE_SMTP_STARTTLS": False,
+    "PRACTICE_SMTP_SSL": False,
+    "PRACTICE_SMTP_TIMEOUT": 10,
+    "PRACTICE_MAIL_DIR": "",
+    # Try to deliver a booking's emails right after it commits; the outbox keeps them if that fails.
+    "PRACTICE_MAIL_SEND_AFTER_COMMIT": False,
+    "PRACTICE_MAIL_MAX_ATTEMPTS": 12,
+    "PRACTICE_REMINDER_HOURS_BEFORE": 24,
+    # Rate limits (Flask-Limiter syntax) and where their counters live.
+    "PRACTICE_RATELIMIT_STORAGE_URI": "memory://",
+    "PRACTICE_RATELIMIT_BOOKING": "10 per minute;60 per hour",
+    "PRACTICE_RATELIMIT_LOGIN": "10 per minute",
+    "PRACTICE_RATELIMIT_ENABLED": True,
+    # Where a client can get help now: shown on the booking form and confirmation pages.
+    "PRACTICE_URGENT_HELP": [
+        {"label": "In an emergency, call", "contact": "911"},
+        {"label": "Suicide & Crisis Lifeline: call or text", "contact": "988"},
+        {"label": "National Domestic Violence Hotline", "contact": "1-800-799-7233"},
+    ],
+    "PRACTICE_PRIVACY_CONTACT": "privacy@example.org",
+}
+
+
+def apply_defaults(config: dict[str, Any]) -> None:
+    """Fill in every PRACTICE_* key the host or instance config did not set."""
+    for key, value in DEFAULTS.items():
+        config.setdefault(key, value)

@@ -1,0 +1,113 @@
+"""The plugin's own SQLAlchemy engine and sessions, kept apart from any host's database setup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app, g
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Every table of the plugin; names start with practice_ so a host's tables never clash."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database (SQLite keeps no zone, so we store naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+IMMEDIATE = {"practice_sqlite_begin": "IMMEDIATE"}
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """An engine; on SQLite, with transactions we control so a booking can BEGIN IMMEDIATE."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+    engine = create_engine(
+        url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defer BEGIN; take it over (SQLAlchemy docs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if ":memory:" not in url and "mode=memory" not in url:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A booking asks for IMMEDIATE: it takes the write lock before it reads, so two
+        # bookings queue one behind the other instead of both passing the check.
+        mode = conn.get_execution_options().get("practice_sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+
+
+def get_session() -> Session:
+    """The request's (or CLI command's) session, opened on first use, closed at teardown."""
+    session = g.get("_practice_session")
+    if session is None:
+        session = current_app.extensions["practice"].sessionmaker()
+        g._practice_session = session
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("_practice_session", None)
+    if session is not None:
+        session.close()
+
+
+def write_transaction(session: Session) -> None:
+    """Start a transaction that holds the write lock from its first statement (SQLite)."""
+    if session.in_transaction():
+        session.rollback()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options=IMMEDIATE)
+    else:
+        session.connection()

@@ -1,0 +1,60 @@
+"""Kind, generic error pages: no traceback, no detail that could carry client data."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Blueprint, Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("practice")
+
+MESSAGES = {
+    400: ("Something in that request didn't look right", "Please go back and try again."),
+    403: ("This page isn't available to you", "If you think that's a mistake, please sign in again."),
+    404: ("We couldn't find that page", "The link may be old or mistyped."),
+    405: ("That didn't work", "Please go back and try again."),
+    429: ("Let's slow down a little", "There have been many requests from your connection. Please wait a minute and try again."),
+    503: ("We're briefly unavailable", "Please try again in a minute."),
+}
+
+
+def _render(code: int):  # noqa: ANN202
+    title, detail = MESSAGES.get(code, ("Something went wrong on our side", "Please try again in a minute; nothing you entered was saved twice."))
+    if request.path.startswith(_api_prefix()):
+        return {"error": title, "detail": detail}, code
+    return render_template("practice/error.html", title=title, detail=detail, code=code), code
+
+
+def _api_prefix() -> str:
+    from flask import current_app
+
+    return current_app.extensions["practice"].url_prefix + "/api/"
+
+
+def _handle_http(exc: HTTPException):  # noqa: ANN202
+    return _render(exc.code or 500)
+
+
+def _handle_unexpected(exc: Exception):  # noqa: ANN202
+    if isinstance(exc, HTTPException) and not isinstance(exc, InternalServerError):
+        return _render(exc.code or 500)
+    # The type and where it happened, never the message: that could quote client input.
+    where = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)[-8:]))
+    log.error(
+        "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.endpoint, where
+    )
+    return _render(500)
+
+
+def register_error_handlers(app: Flask, bp: Blueprint) -> None:
+    """Errors raised inside our views get our pages; a host's own pages are left alone."""
+    bp.register_error_handler(HTTPException, _handle_http)
+    bp.register_error_handler(Exception, _handle_unexpected)
+
+
+def register_app_error_pages(app: Flask) -> None:
+    """Standalone, the whole app is ours: unknown URLs and stray errors get our pages too."""
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

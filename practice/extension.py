@@ -1,0 +1,154 @@
+"""The plugin entry point: Practice(app) or practice.init_app(app, url_prefix=...)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from practice import db
+from practice.config import apply_defaults
+from practice.paths import STATIC_DIR, TEMPLATES_DIR
+
+
+@dataclass
+class PracticeState:
+    """What the plugin keeps per app, in app.extensions["practice"]."""
+
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+    limiter: Limiter
+    url_prefix: str
+
+
+def database_url(app: Flask) -> str:
+    url = app.config["PRACTICE_DATABASE_URL"]
+    if url:
+        return url
+    os.makedirs(app.instance_path, exist_ok=True)
+    return "sqlite:///" + os.path.join(app.instance_path, "practice.sqlite3")
+
+
+class Practice:
+    """Mounts booking, the public API and the staff pages into a Flask app."""
+
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        if app is not None:
+            self.init_app(app, **options)
+
+    def init_app(self, app: Flask, url_prefix: str | None = None) -> None:
+        apply_defaults(app.config)
+        if url_prefix is None:
+            url_prefix = app.config["PRACTICE_URL_PREFIX"]
+        url_prefix = url_prefix.rstrip("/")
+
+        engine = db.make_engine(database_url(app), echo=app.config["PRACTICE_DATABASE_ECHO"])
+        limiter = _make_limiter(app)
+        app.extensions["practice"] = PracticeState(
+            engine=engine,
+            sessionmaker=db.make_sessionmaker(engine),
+            limiter=limiter,
+            url_prefix=url_prefix,
+        )
+        app.teardown_appcontext(db.close_session)
+        _setup_login(app)
+        _register_blueprints(app, url_prefix, limiter)
+        _register_cli(app)
+
+
+def _make_limiter(app: Flask) -> Limiter:
+    # Our own Limiter with no default limits: it touches only the routes we mark, so a host's
+    # own Flask-Limiter (and its routes) are left as they are.
+    return Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=app.config["PRACTICE_RATELIMIT_STORAGE_URI"],
+        enabled=app.config["PRACTICE_RATELIMIT_ENABLED"],
+        default_limits=[],
+        application_limits=[],
+        headers_enabled=True,
+    )
+
+
+def _setup_login(app: Flask) -> None:
+    """Reuse the host's LoginManager; our staff ids are prefixed so both kinds of user load."""
+    from practice.auth.service import load_staff_user
+
+    manager: LoginManager | None = getattr(app, "login_manager", None)
+    if manager is None:
+        manager = LoginManager()
+        manager.init_app(app)
+    host_loader = manager._user_callback
+
+    def load_user(user_id: str) -> Any:
+        if user_id.startswith("practice-staff:"):
+            return load_staff_user(user_id)
+        return host_loader(user_id) if host_loader else None
+
+    manager.user_loader(load_user)
+    # A host that registers its own loader after mounting us would replace ours: re-chain then.
+    manager._practice_loader = load_user  # type: ignore[attr-defined]
+
+    @app.before_request
+    def _keep_staff_loader() -> None:
+        nonlocal host_loader
+        if manager._user_callback is not load_user:
+            host_loader = manager._user_callback
+            manager.user_loader(load_user)
+
+
+def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:
+    from practice.auth.views import bp as auth_bp
+    from practice.booking import api
+    from practice.booking.views import bp as booking_bp
+    from practice.clinician.views import bp as clinician_bp
+
+    # One parent blueprint carries our templates and static files; endpoints become
+    # "practice.booking.slots" and so on, which cannot clash with a host's.
+    parent = Blueprint(
+        "practice",
+        __name__,
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+        static_url_path="/static",
+    )
+    parent.register_blueprint(booking_bp)
+    parent.register_blueprint(api.bp, url_prefix="/api/v1")
+    parent.register_blueprint(auth_bp, url_prefix="/staff")
+    parent.register_blueprint(clinician_bp, url_prefix="/staff")
+    from practice.errors import register_error_handlers
+
+    register_error_handlers(app, parent)
+    app.register_blueprint(parent, url_prefix=url_prefix or None)
+
+    from practice.auth.views import login
+    from practice.booking.views import book, reschedule
+
+    booking_limit = app.config["PRACTICE_RATELIMIT_BOOKING"]
+    for view in (book, reschedule, api.create_consultation):
+        limiter.limit(booking_limit, methods=["POST"])(view)
+    limiter.limit(app.config["PRACTICE_RATELIMIT_LOGIN"], methods=["POST"])(login)
+
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        # A host running CSRFProtect app-wide: the JSON API authenticates by token, not cookie.
+        for view in api.VIEWS:
+            csrf.exempt(f"{view.__module__}.{view.__name__}")
+
+    from practice.templating import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from practice.cli import practice_group
+
+    if "practice" not in app.cli.commands:
+        app.cli.add_command(practice_group)

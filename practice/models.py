@@ -1,0 +1,21 @@
+"""Every model, imported in one place so metadata (and Alembic) sees all tables."""
+
+from practice.auth.models import StaffUser
+from practice.booking.models import (
+    AvailabilityWindow,
+    Consultation,
+    Therapist,
+    TimeOffPeriod,
+)
+from practice.db import Base
+from practice.mail.models import OutboxMessage
+
+__all__ = [
+    "AvailabilityWindow",
+    "Base",
+    "Consultation",
+    "OutboxMessage",
+    "StaffUser",
+    "Therapist",
+    "TimeOffPeriod",
+]
