@@ -1,0 +1,262 @@
+"""Booking operations: open slots, book, reschedule and cancel, each in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from practice.booking import slots
+from practice.booking.models import Consultation, Therapist, _new_nonce
+from practice.db import write_transaction
+
+# Called inside the transaction so the emails are written with the change they announce.
+Notify = Callable[[Session, Consultation, str], None]
+
+
+@dataclass(frozen=True)
+class ClientDetails:
+    name: str
+    email: str
+    timezone: str
+    phone: str = ""
+    kind: str = "individual"
+    partner_name: str = ""
+    partner_email: str = ""
+    note: str = ""
+
+
+class SlotTaken(Exception):
+    """The time is no longer open; `nearest` holds the closest open slots to offer instead."""
+
+    def __init__(self, nearest: list[slots.Slot]) -> None:
+        super().__init__("that time is no longer open")
+        self.nearest = nearest
+
+
+class NotBookable(Exception):
+    """The therapist does not exist or is not accepting new clients."""
+
+
+@dataclass(frozen=True)
+class Booking:
+    consultation: Consultation
+    created: bool  # False when an idempotency key matched an earlier request
+
+
+def busy_intervals(
+    session: Session, therapist_id: int, within: slots.Interval, ignore_id: int | None = None
+) -> list[slots.Interval]:
+    """Held time that overlaps `within`: an index range scan, whatever the history's size."""
+    stmt = select(Consultation.blocked_start, Consultation.blocked_end).where(
+        Consultation.therapist_id == therapist_id,
+        Consultation.blocked_end > within.start,
+        Consultation.blocked_start < within.end,
+        Consultation.status != "cancelled",
+    )
+    if ignore_id is not None:
+        stmt = stmt.where(Consultation.id != ignore_id)
+    return [slots.Interval(start, end) for start, end in session.execute(stmt)]
+
+
+def open_slots(
+    session: Session,
+    therapist: Therapist,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    ignore_id: int | None = None,
+) -> list[slots.Slot]:
+    rules = therapist.rules()
+    busy = busy_intervals(session, therapist.id, slots.lookup_range(rules, now), ignore_id)
+    return slots.open_slots(rules, busy, now, start=start, end=end)
+
+
+def bookable_therapists(session: Session) -> list[Therapist]:
+    stmt = (
+        select(Therapist)
+        .where(Therapist.accepting_new_clients.is_(True))
+        .order_by(Therapist.display_name)
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def first_available(
+    session: Session, now: datetime, count: int = 12
+) -> list[tuple[slots.Slot, Therapist]]:
+    """The soonest open slots across every therapist taking new clients."""
+    found = [
+        (slot, therapist)
+        for therapist in bookable_therapists(session)
+        for slot in open_slots(session, therapist, now)[:count]
+    ]
+    found.sort(key=lambda pair: (pair[0].start, pair[1].display_name))
+    return found[:count]
+
+
+def _lock_therapist(session: Session, therapist_id: int) -> Therapist | None:
+    """Open the write transaction and hold the therapist's row: rival bookings queue here."""
+    write_transaction(session)
+    stmt = select(Therapist).where(Therapist.id == therapist_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Therapist)
+    return session.scalars(stmt.execution_options(populate_existing=True)).unique().one_or_none()
+
+
+def find_by_idempotency_key(session: Session, key: str) -> Consultation | None:
+    return session.scalars(
+        select(Consultation).where(Consultation.idempotency_key == key)
+    ).one_or_none()
+
+
+def book(
+    session: Session,
+    therapist_id: int,
+    start: datetime,
+    client: ClientDetails,
+    idempotency_key: str,
+    now: datetime,
+    notify: Notify,
+) -> Booking:
+    """Book `start` if it is still open; a repeated key returns the first booking unchanged."""
+    earlier = find_by_idempotency_key(session, idempotency_key)
+    if earlier is not None:
+        return Booking(earlier, created=False)
+
+    therapist = _lock_therapist(session, therapist_id)
+    if therapist is None or not therapist.accepting_new_clients:
+        session.rollback()
+        raise NotBookable
+    # Checked again under the lock: a rival may have committed since this client saw the page.
+    earlier = find_by_idempotency_key(session, idempotency_key)
+    if earlier is not None:
+        session.rollback()
+        return Booking(earlier, created=False)
+    rules = therapist.rules()
+    busy = busy_intervals(session, therapist.id, slots.lookup_range(rules, now))
+    if not slots.is_open(rules, busy, now, start):
+        session.rollback()
+        raise SlotTaken(slots.nearest_open(rules, busy, now, start))
+
+    blocked = slots.blocked_interval(rules, start)
+    consultation = Consultation(
+        therapist_id=therapist.id,
+        starts_at=start,
+        ends_at=start + rules.length,
+        blocked_start=blocked.start,
+        blocked_end=blocked.end,
+        status="booked",
+        client_name=client.name,
+        client_email=client.email,
+        client_phone=client.phone,
+        client_timezone=client.timezone,
+        kind=client.kind,
+        partner_name=client.partner_name if client.kind == "couple" else "",
+        partner_email=client.partner_email if client.kind == "couple" else "",
+        note=client.note,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(consultation)
+    try:
+        session.flush()
+        notify(session, consultation, "booked")
+        session.commit()
+    except IntegrityError:
+        # The database's own guard (exclusion constraint or trigger, or the unique key) fired.
+        session.rollback()
+        earlier = find_by_idempotency_key(session, idempotency_key)
+        if earlier is not None:
+            return Booking(earlier, created=False)
+        raise SlotTaken(nearest_for(session, therapist_id, now, start)) from None
+    return Booking(consultation, created=True)
+
+
+def nearest_for(
+    session: Session, therapist_id: int, now: datetime, target: datetime
+) -> list[slots.Slot]:
+    therapist = session.get(Therapist, therapist_id)
+    if therapist is None:
+        return []
+    rules = therapist.rules()
+    busy = busy_intervals(session, therapist_id, slots.lookup_range(rules, now))
+    return slots.nearest_open(rules, busy, now, target)
+
+
+def reschedule(
+    session: Session, consultation_id: int, new_start: datetime, now: datetime, notify: Notify
+) -> Consultation:
+    """Move a booking to `new_start` in one transaction: it never holds both times or neither."""
+    current = session.get(Consultation, consultation_id)
+    if current is None or current.status != "booked":
+        raise NotBookable
+    therapist = _lock_therapist(session, current.therapist_id)
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    if therapist is None or consultation is None or consultation.status != "booked":
+        session.rollback()
+        raise NotBookable
+    rules = therapist.rules()
+    busy = busy_intervals(
+        session, therapist.id, slots.lookup_range(rules, now), ignore_id=consultation.id
+    )
+    if not slots.is_open(rules, busy, now, new_start):
+        session.rollback()
+        raise SlotTaken(slots.nearest_open(rules, busy, now, new_start))
+    blocked = slots.blocked_interval(rules, new_start)
+    consultation.starts_at = new_start
+    consultation.ends_at = new_start + rules.length
+    consultation.blocked_start = blocked.start
+    consultation.blocked_end = blocked.end
+    consultation.calendar_sequence += 1
+    consultation.manage_nonce = _new_nonce()  # the old email's link now points nowhere
+    consultation.reminder_sent_at = None
+    consultation.updated_at = now
+    try:
+        session.flush()
+        notify(session, consultation, "rescheduled")
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise SlotTaken(nearest_for(session, therapist.id, now, new_start)) from None
+    return consultation
+
+
+def cancel(
+    session: Session, consultation_id: int, now: datetime, notify: Notify, by: str = "client"
+) -> Consultation:
+    """Cancel and free the time; cancelling twice is harmless and sends nothing new."""
+    write_transaction(session)
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    if consultation is None:
+        session.rollback()
+        raise NotBookable
+    if consultation.status == "cancelled":
+        session.rollback()
+        return consultation
+    consultation.status = "cancelled"
+    consultation.calendar_sequence += 1
+    consultation.updated_at = now
+    session.flush()
+    notify(session, consultation, f"cancelled_by_{by}")
+    session.commit()
+    return consultation
+
+
+def set_outcome(session: Session, consultation_id: int, status: str, now: datetime) -> Consultation:
+    """The therapist records what happened: completed or no-show."""
+    if status not in ("completed", "no_show", "booked"):
+        raise ValueError(status)
+    write_transaction(session)
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    if consultation is None or consultation.status == "cancelled":
+        session.rollback()
+        raise NotBookable
+    consultation.status = status
+    consultation.updated_at = now
+    session.commit()
+    return consultation

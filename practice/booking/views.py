@@ -1,0 +1,282 @@
+"""Public booking pages: therapists, open slots in the client's zone, book, manage."""
+
+from __future__ import annotations
+
+import hmac
+from collections import OrderedDict
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from practice import clock, timefmt
+from practice.booking import service
+from practice.booking.forms import BookingForm, CancelForm, RescheduleForm
+from practice.booking.models import Consultation, Therapist
+from practice.booking.notifications import calendar_for, manage_token, notify
+from practice.booking.tokens import InvalidLink, read_manage_token
+from practice.db import get_session
+from practice.mail.delivery import send_after_commit
+
+bp = Blueprint("booking", __name__)
+
+TZ_COOKIE = "practice_tz"
+
+
+# --- time zone of the visitor -------------------------------------------------------------
+
+def visitor_zone() -> tuple[str, str]:
+    """(zone, where it came from): the ?tz= they chose, their saved choice, or our default."""
+    for source, value in (("query", request.args.get("tz")), ("form", request.form.get("tz")),
+                          ("cookie", request.cookies.get(TZ_COOKIE))):
+        if value and timefmt.zone_or_none(value) is not None:
+            return value, source
+    return current_app.config["PRACTICE_DEFAULT_TIMEZONE"], "default"
+
+
+def remember_zone(response: Response, zone: str, source: str) -> Response:
+    if source in ("query", "form"):
+        response.set_cookie(TZ_COOKIE, zone, max_age=60 * 60 * 24 * 365, samesite="Lax",
+                            httponly=False, secure=request.is_secure)
+    return response
+
+
+def parse_start(value: str | None) -> datetime | None:
+    """A slot start from a link or form: ISO 8601 with an offset, read as UTC."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
+def slot_param(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def therapist_or_404(slug: str) -> Therapist:
+    therapist = get_session().scalars(select(Therapist).where(Therapist.slug == slug)).unique().one_or_none()
+    if therapist is None:
+        abort(404)
+    return therapist
+
+
+def days_of_slots(slot_list, zone: str, first_day: date, days: int):  # noqa: ANN001, ANN201
+    """Slots grouped by the visitor's local day, with empty days kept so the week reads true."""
+    grouped: OrderedDict[date, list] = OrderedDict(
+        (first_day + timedelta(days=i), []) for i in range(days)
+    )
+    for slot in slot_list:
+        local_day = timefmt.in_zone(slot.start, zone).date()
+        if local_day in grouped:
+            grouped[local_day].append(slot)
+    return grouped
+
+
+def week_bounds(zone: str, now: datetime) -> tuple[date, datetime, datetime, int]:
+    """The visitor's chosen first day (?from=) and the UTC range of the days shown."""
+    days = int(current_app.config["PRACTICE_SLOT_PAGE_DAYS"])
+    today = timefmt.in_zone(now, zone).date()
+    try:
+        first = date.fromisoformat(request.args.get("from", ""))
+    except ValueError:
+        first = today
+    first = min(max(first, today), today + timedelta(days=366))
+    tzinfo = timefmt.zone_or_none(zone)
+    start = datetime.combine(first, time(0), tzinfo).astimezone(UTC)
+    end = datetime.combine(first + timedelta(days=days), time(0), tzinfo).astimezone(UTC)
+    return first, start, end, days
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def home():  # noqa: ANN201
+    """The practice's therapists, and a way to the soonest time with anyone."""
+    zone, source = visitor_zone()
+    therapists = service.bookable_therapists(get_session())
+    response = make_response(render_template(
+        "practice/booking/home.html", therapists=therapists, zone=zone, zone_source=source,
+        zones=timefmt.known_zones()))
+    return remember_zone(response, zone, source)
+
+
+@bp.get("/therapists/<slug>")
+def slots(slug: str):  # noqa: ANN201
+    """A therapist's open slots, a week at a time, in the visitor's own time zone."""
+    therapist = therapist_or_404(slug)
+    zone, source = visitor_zone()
+    now = clock.now()
+    first, start, end, days = week_bounds(zone, now)
+    found = service.open_slots(get_session(), therapist, now, start=start, end=end)
+    horizon_end = timefmt.in_zone(now + timedelta(days=therapist.horizon_days), zone).date()
+    response = make_response(render_template(
+        "practice/booking/slots.html", therapist=therapist, zone=zone, zone_source=source,
+        zones=timefmt.known_zones(), days=days_of_slots(found, zone, first, days),
+        first=first, prev_from=first - timedelta(days=days) if first > timefmt.in_zone(now, zone).date() else None,
+        next_from=first + timedelta(days=days) if first + timedelta(days=days) <= horizon_end else None,
+        slot_param=slot_param))
+    return remember_zone(response, zone, source)
+
+
+@bp.get("/first-available")
+def first_available():  # noqa: ANN201
+    zone, source = visitor_zone()
+    found = service.first_available(get_session(), clock.now())
+    response = make_response(render_template(
+        "practice/booking/first_available.html", found=found, zone=zone, zone_source=source,
+        zones=timefmt.known_zones(), slot_param=slot_param))
+    return remember_zone(response, zone, source)
+
+
+@bp.route("/book/<slug>", methods=["GET", "POST"])
+def book(slug: str):  # noqa: ANN201
+    """The booking form for one slot; a repeated submit lands on the same booking."""
+    therapist = therapist_or_404(slug)
+    zone, source = visitor_zone()
+    form = BookingForm()
+    if request.method == "GET":
+        form.start.data = request.args.get("start", "")
+        form.tz.data = zone
+        form.ensure_idempotency_key()
+    start = parse_start(form.start.data)
+    if start is None:
+        return render_template("practice/booking/no_slot.html", therapist=therapist, zone=zone), 400
+
+    if form.validate_on_submit():
+        client = service.ClientDetails(
+            name=form.name.data, email=form.email.data, phone=form.phone.data or "",
+            timezone=zone, kind=form.kind.data, partner_name=form.partner_name.data or "",
+            partner_email=form.partner_email.data or "", note=form.note.data or "")
+        try:
+            booking = service.book(get_session(), therapist.id, start, client,
+                                   form.idempotency_key.data, clock.now(), notify)
+        except service.SlotTaken as taken:
+            return render_template(
+                "practice/booking/taken.html", therapist=therapist, zone=zone,
+                nearest=taken.nearest, slot_param=slot_param), 409
+        except service.NotBookable:
+            return render_template("practice/booking/not_bookable.html", therapist=therapist), 409
+        if booking.created:
+            send_after_commit(booking.consultation.id)
+        token = manage_token(booking.consultation)
+        return redirect(url_for(".manage", token=token, booked=1), code=303)
+
+    if request.method == "POST" and not form.idempotency_key.errors:
+        form.ensure_idempotency_key()
+    status = 422 if request.method == "POST" else 200
+    response = make_response(render_template(
+        "practice/booking/book.html", therapist=therapist, form=form, start=start, zone=zone,
+        length=therapist.consultation_minutes), status)
+    return remember_zone(response, zone, source)
+
+
+@bp.get("/privacy")
+def privacy():  # noqa: ANN201
+    return render_template("practice/booking/privacy.html")
+
+
+# --- managing a booking from the emailed link ---------------------------------------------
+
+def find_by_token(token: str) -> Consultation | None:
+    """The booking a manage link names, if the link is genuine, unexpired and still current."""
+    max_age = int(current_app.config["PRACTICE_MANAGE_LINK_MAX_AGE_DAYS"]) * 86400
+    try:
+        public_id, nonce = read_manage_token(current_app.config["SECRET_KEY"], token, max_age)
+    except InvalidLink:
+        return None
+    consultation = get_session().scalars(
+        select(Consultation).where(Consultation.public_id == public_id)).unique().one_or_none()
+    if consultation is None or not hmac.compare_digest(consultation.manage_nonce, nonce):
+        return None
+    return consultation
+
+
+def consultation_from_token(token: str) -> Consultation:
+    consultation = find_by_token(token)
+    if consultation is None:
+        abort(Response(render_template("practice/booking/link_invalid.html"), 404))
+    return consultation
+
+
+@bp.get("/consultations/<token>")
+def manage(token: str):  # noqa: ANN201
+    consultation = consultation_from_token(token)
+    response = make_response(render_template(
+        "practice/booking/manage.html", c=consultation, token=token,
+        just_booked=request.args.get("booked") == "1", cancel_form=CancelForm(),
+        is_past=consultation.starts_at <= clock.now()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/consultations/<token>/calendar.ics")
+def calendar_file(token: str):  # noqa: ANN201
+    consultation = consultation_from_token(token)
+    body = calendar_for(consultation, url_for(".manage", token=token, _external=True))
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": "attachment; filename=consultation.ics",
+        "Cache-Control": "no-store"})
+
+
+@bp.post("/consultations/<token>/cancel")
+def cancel(token: str):  # noqa: ANN201
+    consultation = consultation_from_token(token)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if consultation.status == "booked":
+        service.cancel(get_session(), consultation.id, clock.now(), notify)
+        send_after_commit(consultation.id)
+    return redirect(url_for(".manage", token=token), code=303)
+
+
+@bp.route("/consultations/<token>/reschedule", methods=["GET", "POST"])
+def reschedule(token: str):  # noqa: ANN201
+    """Choose a new time; the move happens in one transaction or not at all."""
+    consultation = consultation_from_token(token)
+    if consultation.status != "booked" or consultation.starts_at <= clock.now():
+        return redirect(url_for(".manage", token=token), code=303)
+    therapist = consultation.therapist
+    zone, source = visitor_zone()
+    now = clock.now()
+    form = RescheduleForm()
+    taken_message = None
+    if form.validate_on_submit():
+        new_start = parse_start(form.start.data)
+        if new_start is None:
+            form.start.errors = ["Please choose one of the times shown."]
+        else:
+            try:
+                moved = service.reschedule(get_session(), consultation.id, new_start, now, notify)
+            except service.SlotTaken:
+                taken_message = "Sorry, that time was just taken. Please choose another."
+            except service.NotBookable:
+                return redirect(url_for(".manage", token=token), code=303)
+            else:
+                send_after_commit(moved.id)
+                return redirect(url_for(".manage", token=manage_token(moved), moved=1), code=303)
+    first, start, end, days = week_bounds(zone, now)
+    found = service.open_slots(get_session(), therapist, now, start=start, end=end,
+                               ignore_id=consultation.id)
+    form.tz.data = zone
+    status = 409 if taken_message else (422 if request.method == "POST" else 200)
+    response = make_response(render_template(
+        "practice/booking/reschedule.html", c=consultation, token=token, form=form,
+        zone=zone, zone_source=source, zones=timefmt.known_zones(),
+        days=days_of_slots(found, zone, first, days), first=first, slot_param=slot_param,
+        taken_message=taken_message), status)
+    response.headers["Cache-Control"] = "no-store"
+    return remember_zone(response, zone, source)
