@@ -1,0 +1,139 @@
+"""Mounting the plugin in a host site that has its own database, logins, CSRF and templates."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template_string
+from flask_login import LoginManager, UserMixin, current_user, login_user
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import inspect
+
+from conftest import PASSWORD, add_therapist, csrf_from
+from practice import Practice
+from practice.migrate import upgrade
+
+MONDAY_9 = "2030-01-07T09:00Z"
+
+
+class HostUser(UserMixin):
+    def __init__(self, user_id: str) -> None:
+        self.id = user_id
+
+
+def make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN201
+    templates = tmp_path / "host_templates" / "practice" / "booking"
+    templates.mkdir(parents=True)
+    (templates / "home.html").write_text(
+        "<h1>Host-branded booking page</h1>{% for t in therapists %}<p>{{ t.display_name }}</p>{% endfor %}")
+    host = Flask("host_site", template_folder=str(tmp_path / "host_templates"))
+    host.config.update(
+        SECRET_KEY="host-secret",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite3'}",
+        PRACTICE_DATABASE_URL=database_url,
+        PRACTICE_CLOCK=clock,
+        PRACTICE_MAIL_DIR=str(tmp_path / "mail"),
+        PRACTICE_RATELIMIT_ENABLED=False,
+    )
+    db = SQLAlchemy(host)
+
+    class Article(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+
+    csrf = CSRFProtect(host)
+    logins = LoginManager(host)
+
+    @logins.user_loader
+    def load_host_user(user_id: str):  # noqa: ANN202
+        return HostUser(user_id) if user_id.startswith("host-") else None
+
+    @host.get("/")
+    def host_home():  # noqa: ANN202
+        return render_template_string("<p>Host home</p>")
+
+    @host.post("/host-login")
+    def host_login():  # noqa: ANN202
+        login_user(HostUser("host-7"))
+        return "ok"
+
+    @host.get("/whoami")
+    def whoami():  # noqa: ANN202
+        return current_user.get_id() or "anonymous"
+
+    Practice(host, url_prefix="/counselling")
+    with host.app_context():
+        db.create_all()
+    return host, db, csrf, logins
+
+
+def test_mounted_under_a_prefix_with_a_host_template_override(tmp_path, database_url, clock):
+    host, *_ = make_host(tmp_path, database_url, clock)
+    _, slug = add_therapist(host)
+    client = host.test_client()
+    assert client.get("/").get_data(as_text=True) == "<p>Host home</p>"
+    home = client.get("/counselling/").get_data(as_text=True)
+    assert "Host-branded booking page" in home and "Maya Chen" in home
+    slots = client.get(f"/counselling/therapists/{slug}?tz=UTC")
+    assert slots.status_code == 200
+    assert "/counselling/static/practice.css" in slots.get_data(as_text=True)
+    with client.get("/counselling/static/practice.css") as css:  # closes the file it streams
+        assert css.status_code == 200
+    assert client.get("/therapists/" + slug).status_code == 404
+
+
+def test_booking_works_under_the_hosts_csrf_protection(tmp_path, database_url, clock):
+    host, *_ = make_host(tmp_path, database_url, clock)
+    _, slug = add_therapist(host)
+    client = host.test_client()
+    page = client.get(f"/counselling/book/{slug}", query_string={"start": MONDAY_9, "tz": "UTC"})
+    html = page.get_data(as_text=True)
+    from conftest import hidden
+    from helpers import CLIENT
+
+    response = client.post(f"/counselling/book/{slug}", data={
+        **CLIENT, "csrf_token": csrf_from(html), "idempotency_key": hidden(html, "idempotency_key"),
+        "start": MONDAY_9, "tz": "UTC"})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/counselling/consultations/")
+    # The JSON API authenticates by its own token, so the host's CSRFProtect leaves it alone.
+    api = client.post("/counselling/api/v1/consultations", json={"therapist": slug})
+    assert api.status_code == 422
+
+
+def test_host_and_plugin_logins_share_one_login_manager(tmp_path, database_url, clock):
+    host, _db, _csrf, logins = make_host(tmp_path, database_url, clock)
+    add_therapist(host)
+    assert host.login_manager is logins
+    host_client = host.test_client()
+    host.config["WTF_CSRF_ENABLED"] = False
+    host_client.post("/host-login")
+    assert host_client.get("/whoami").get_data(as_text=True) == "host-7"
+    # A host user is not staff: the plugin's staff pages stay closed to them.
+    assert host_client.get("/counselling/staff/").status_code == 302
+    host.config["WTF_CSRF_ENABLED"] = True
+    staff = host.test_client()
+    page = staff.get("/counselling/staff/login").get_data(as_text=True)
+    response = staff.post("/counselling/staff/login", data={
+        "email": "maya@example.org", "password": PASSWORD, "csrf_token": csrf_from(page)})
+    assert response.headers["Location"] == "/counselling/staff/"
+    assert staff.get("/whoami").get_data(as_text=True).startswith("practice-staff:")
+    assert staff.get("/counselling/staff/").status_code == 200
+
+
+def test_plugin_tables_are_prefixed_and_live_beside_the_hosts(tmp_path, clock):
+    shared = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    host, db, *_ = make_host(tmp_path, shared, clock)
+    host.config["SQLALCHEMY_DATABASE_URI"] = shared
+    upgrade(host.extensions["practice"].engine)
+    names = inspect(host.extensions["practice"].engine).get_table_names()
+    ours = [n for n in names if n != "article"]
+    assert ours and all(n.startswith("practice_") for n in ours)
+    assert "practice_alembic_version" in names and "alembic_version" not in names
+
+
+def test_settings_are_namespaced_with_defaults(tmp_path, database_url, clock):
+    host, *_ = make_host(tmp_path, database_url, clock)
+    assert host.config["PRACTICE_DEFAULT_TIMEZONE"] == "America/New_York"
+    assert "practice" in host.extensions
+    assert all(k.startswith(("PRACTICE_", "SQLALCHEMY_", "SECRET_KEY", "WTF_", "RATELIMIT"))
+               or k in Flask.default_config for k in host.config)
+    assert "practice" in host.cli.commands
