@@ -31,9 +31,15 @@ SLOT = timedelta(minutes=30)
 
 
 def make_app(url: str):  # noqa: ANN201
-    app = create_app({"SECRET_KEY": "bench", "PRACTICE_DATABASE_URL": url,
-                      "PRACTICE_CLOCK": lambda: NOW, "PRACTICE_RATELIMIT_ENABLED": False,
-                      "PRACTICE_MAIL_DIR": tempfile.mkdtemp()})
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "PRACTICE_DATABASE_URL": url,
+            "PRACTICE_CLOCK": lambda: NOW,
+            "PRACTICE_RATELIMIT_ENABLED": False,
+            "PRACTICE_MAIL_DIR": tempfile.mkdtemp(),
+        }
+    )
     upgrade(app.extensions["practice"].engine)
     return app
 
@@ -51,11 +57,19 @@ def seed(app, therapists: int, past: int, future: int) -> list[str]:  # noqa: AN
         session = get_session()
         ids, slugs = [], []
         for i in range(therapists):
-            t = add_therapist(session, email=f"t{i}@bench.example", name=f"Therapist {i:02d}",
-                              password="bench-password-123", timezone=ZONES[i % len(ZONES)])
-            save_availability(session, t, {"minimum_notice_hours": 0, "buffer_after_minutes": 0,
-                                           "horizon_days": 28},
-                              [(d, time(8), time(18)) for d in range(5)])
+            t = add_therapist(
+                session,
+                email=f"t{i}@bench.example",
+                name=f"Therapist {i:02d}",
+                password="bench-password-123",
+                timezone=ZONES[i % len(ZONES)],
+            )
+            save_availability(
+                session,
+                t,
+                {"minimum_notice_hours": 0, "buffer_after_minutes": 0, "horizon_days": 28},
+                [(d, time(8), time(18)) for d in range(5)],
+            )
             ids.append(t.id)
             slugs.append(t.slug)
         rows = []
@@ -70,7 +84,7 @@ def seed(app, therapists: int, past: int, future: int) -> list[str]:  # noqa: AN
             start = _nth_open_start(therapist, k * 2)
             rows.append(_row(tid, start, f"f{n}", "booked"))
         for chunk in range(0, len(rows), 5000):
-            session.execute(insert(Consultation), rows[chunk:chunk + 5000])
+            session.execute(insert(Consultation), rows[chunk : chunk + 5000])
         session.commit()
         return slugs
 
@@ -87,12 +101,28 @@ def _nth_open_start(therapist, n: int) -> datetime:  # noqa: ANN001
 
 
 def _row(tid: int, start: datetime, key: str, status: str) -> dict:
-    return {"therapist_id": tid, "starts_at": start, "ends_at": start + SLOT,
-            "blocked_start": start, "blocked_end": start + SLOT, "status": status,
-            "client_name": "Client", "client_email": "c@example.com", "client_timezone": "UTC",
-            "idempotency_key": f"bench-{key}", "public_id": f"00000000-0000-4000-8000-{abs(hash(key)) % 10**12:012d}",
-            "manage_nonce": "n", "calendar_sequence": 0, "created_at": NOW, "updated_at": NOW,
-            "kind": "individual", "client_phone": "", "partner_name": "", "partner_email": "", "note": ""}
+    return {
+        "therapist_id": tid,
+        "starts_at": start,
+        "ends_at": start + SLOT,
+        "blocked_start": start,
+        "blocked_end": start + SLOT,
+        "status": status,
+        "client_name": "Client",
+        "client_email": "c@example.com",
+        "client_timezone": "UTC",
+        "idempotency_key": f"bench-{key}",
+        "public_id": f"00000000-0000-4000-8000-{abs(hash(key)) % 10**12:012d}",
+        "manage_nonce": "n",
+        "calendar_sequence": 0,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "kind": "individual",
+        "client_phone": "",
+        "partner_name": "",
+        "partner_email": "",
+        "note": "",
+    }
 
 
 def median_ms(fn, repeat: int) -> float:  # noqa: ANN001
@@ -152,8 +182,10 @@ def main() -> None:
     slugs = seed(app, 20, 50_000, 2_000)
     slot_ms, trivial_ms = pages(app, slugs[0], args.repeat)
     ratio_page = slot_ms / trivial_ms
-    print(f"slot page      {slot_ms:7.2f} ms   trivial page {trivial_ms:7.2f} ms   "
-          f"ratio {ratio_page:.2f}x  (target <= 2.0x) {'OK' if ratio_page <= 2.0 else 'MISSED'}")
+    print(
+        f"slot page      {slot_ms:7.2f} ms   trivial page {trivial_ms:7.2f} ms   "
+        f"ratio {ratio_page:.2f}x  (target <= 2.0x) {'OK' if ratio_page <= 2.0 else 'MISSED'}"
+    )
     app.extensions["practice"].engine.dispose()
 
     results = {}
@@ -165,9 +197,11 @@ def main() -> None:
         results[stored] = slot_cost(app, args.repeat)
         app.extensions["practice"].engine.dispose()
     ratio_history = results[100_000] / results[1_000]
-    print(f"slot computation with 1,000 stored {results[1_000]:7.2f} ms   with 100,000 stored "
-          f"{results[100_000]:7.2f} ms   ratio {ratio_history:.2f}x  (target <= 1.3x) "
-          f"{'OK' if ratio_history <= 1.3 else 'MISSED'}")
+    print(
+        f"slot computation with 1,000 stored {results[1_000]:7.2f} ms   with 100,000 stored "
+        f"{results[100_000]:7.2f} ms   ratio {ratio_history:.2f}x  (target <= 1.3x) "
+        f"{'OK' if ratio_history <= 1.3 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,13 @@ def create_user(email: str, name: str, role: str, timezone: str | None) -> None:
     session = get_session()
     try:
         if role == "therapist":
-            add_therapist(session, email=email, name=name, password=password,
-                          timezone=timezone or current_app.config["PRACTICE_DEFAULT_TIMEZONE"])
+            add_therapist(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                timezone=timezone or current_app.config["PRACTICE_DEFAULT_TIMEZONE"],
+            )
         else:
             create_staff_user(session, email, name, role, password)
             session.commit()
@@ -59,8 +64,12 @@ def create_user(email: str, name: str, role: str, timezone: str | None) -> None:
 
 
 @click.command("seed-demo")
-@click.option("--password", default="demo-password-1234", show_default=True,
-              help="The password of every demo account.")
+@click.option(
+    "--password",
+    default="demo-password-1234",
+    show_default=True,
+    help="The password of every demo account.",
+)
 @with_appcontext
 def seed_demo(password: str) -> None:
     """A demo practice: three therapists in three time zones, their hours and a few bookings."""
@@ -115,7 +124,8 @@ def _create_app():  # noqa: ANN202
     return create_app()
 
 
-main = FlaskGroup(create_app=_create_app, add_default_commands=True,
-                  help="Run and manage the practice app.")
+main = FlaskGroup(
+    create_app=_create_app, add_default_commands=True, help="Run and manage the practice app."
+)
 for _command in COMMANDS:
     main.add_command(_command)

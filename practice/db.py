@@ -59,9 +59,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     """An engine; on SQLite, with transactions we control so a booking can BEGIN IMMEDIATE."""
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
-    engine = create_engine(
-        url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
-    )
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -12,16 +12,28 @@ log = logging.getLogger("practice")
 
 MESSAGES = {
     400: ("Something in that request didn't look right", "Please go back and try again."),
-    403: ("This page isn't available to you", "If you think that's a mistake, please sign in again."),
+    403: (
+        "This page isn't available to you",
+        "If you think that's a mistake, please sign in again.",
+    ),
     404: ("We couldn't find that page", "The link may be old or mistyped."),
     405: ("That didn't work", "Please go back and try again."),
-    429: ("Let's slow down a little", "There have been many requests from your connection. Please wait a minute and try again."),
+    429: (
+        "Let's slow down a little",
+        "There have been many requests from your connection. Please wait a minute and try again.",
+    ),
     503: ("We're briefly unavailable", "Please try again in a minute."),
 }
 
 
 def _render(code: int):  # noqa: ANN202
-    title, detail = MESSAGES.get(code, ("Something went wrong on our side", "Please try again in a minute; nothing you entered was saved twice."))
+    title, detail = MESSAGES.get(
+        code,
+        (
+            "Something went wrong on our side",
+            "Please try again in a minute; nothing you entered was saved twice.",
+        ),
+    )
     if request.path.startswith(_api_prefix()):
         return {"error": title, "detail": detail}, code
     return render_template("practice/error.html", title=title, detail=detail, code=code), code

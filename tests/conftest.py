@@ -15,7 +15,9 @@ from practice import create_app
 from practice.db import get_session
 from practice.migrate import upgrade
 
-PG_ADMIN_URL = os.environ.get("PRACTICE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "PRACTICE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 PASSWORD = "correct horse battery staple"
 # A Monday, far enough ahead that the real clock never reaches it during a test run.
 MONDAY = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
@@ -85,10 +87,16 @@ def postgres_url():  # noqa: ANN201
 def _truncate_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = conn.execute(text(
-            "select tablename from pg_tables where schemaname='public' "
-            "and tablename like 'practice_%' and tablename <> 'practice_alembic_version'"
-        )).scalars().all()
+        tables = (
+            conn.execute(
+                text(
+                    "select tablename from pg_tables where schemaname='public' "
+                    "and tablename like 'practice_%' and tablename <> 'practice_alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
@@ -127,14 +135,16 @@ def database_url(request, tmp_path, sqlite_template) -> str:  # noqa: ANN001
 
 @pytest.fixture
 def app(database_url, tmp_path, clock):  # noqa: ANN001, ANN201
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "PRACTICE_DATABASE_URL": database_url,
-        "PRACTICE_MAIL_DIR": str(tmp_path / "mail"),
-        "PRACTICE_CLOCK": clock,
-        "PRACTICE_RATELIMIT_ENABLED": False,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "PRACTICE_DATABASE_URL": database_url,
+            "PRACTICE_MAIL_DIR": str(tmp_path / "mail"),
+            "PRACTICE_CLOCK": clock,
+            "PRACTICE_RATELIMIT_ENABLED": False,
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     yield app
     app.extensions["practice"].engine.dispose()
@@ -152,7 +162,8 @@ def runner(app):  # noqa: ANN001, ANN201
 
 def add_therapist(app, name="Maya Chen", email=None, timezone="UTC", hours=None, **settings):  # noqa: ANN001, ANN003, ANN201
     """A therapist with weekday hours (default 09:00–12:00 every day) and given rules."""
-    from practice.clinician.service import add_therapist as create, save_availability
+    from practice.clinician.service import add_therapist as create
+    from practice.clinician.service import save_availability
 
     email = email or f"{name.split()[0].lower()}@example.org"
     hours = hours if hours is not None else [(d, time(9), time(12)) for d in range(7)]
@@ -178,11 +189,15 @@ class Auth:
     def login(self, email: str, password: str = PASSWORD):  # noqa: ANN201
         page = self.client.get("/staff/login")
         token = csrf_from(page.get_data(as_text=True))
-        return self.client.post("/staff/login", data={"email": email, "password": password, "csrf_token": token})
+        return self.client.post(
+            "/staff/login", data={"email": email, "password": password, "csrf_token": token}
+        )
 
     def logout(self):  # noqa: ANN201
         page = self.client.get("/staff/")
-        return self.client.post("/staff/logout", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+        return self.client.post(
+            "/staff/logout", data={"csrf_token": csrf_from(page.get_data(as_text=True))}
+        )
 
 
 @pytest.fixture
@@ -192,13 +207,15 @@ def auth(client):  # noqa: ANN001, ANN201
 
 def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
     assert match, "page has no CSRF token"
     return match.group(1)
 
 
 def hidden(html: str, name: str) -> str:
     match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
-        rf'id="{name}"[^>]*value="([^"]*)"', html)
+        rf'id="{name}"[^>]*value="([^"]*)"', html
+    )
     assert match, f"page has no field {name}"
     return match.group(1)

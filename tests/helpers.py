@@ -25,8 +25,12 @@ def booking_form(client, slug: str, start: str, tz: str = "UTC"):  # noqa: ANN00
     page = client.get(f"/book/{slug}", query_string={"start": start, "tz": tz})
     assert page.status_code == 200, page.get_data(as_text=True)[:500]
     html = page.get_data(as_text=True)
-    return {"csrf_token": csrf_from(html), "idempotency_key": hidden(html, "idempotency_key"),
-            "start": start, "tz": tz}
+    return {
+        "csrf_token": csrf_from(html),
+        "idempotency_key": hidden(html, "idempotency_key"),
+        "start": start,
+        "tz": tz,
+    }
 
 
 def book(client, slug: str, start: str, tz: str = "UTC", **overrides):  # noqa: ANN001, ANN003, ANN201

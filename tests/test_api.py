@@ -8,8 +8,15 @@ from practice.booking.models import Consultation
 from practice.db import get_session
 
 MONDAY_9 = "2030-01-07T09:00Z"
-BODY = {"start": MONDAY_9, "tz": "Europe/Paris", "name": "Jordan Lee", "email": "jordan@example.com",
-        "consent": True, "not_emergency": True, "idempotency_key": "0" * 31 + "1"}
+BODY = {
+    "start": MONDAY_9,
+    "tz": "Europe/Paris",
+    "name": "Jordan Lee",
+    "email": "jordan@example.com",
+    "consent": True,
+    "not_emergency": True,
+    "idempotency_key": "0" * 31 + "1",
+}
 
 
 def test_therapists_and_their_slots_in_the_clients_zone(client, therapist):
@@ -44,16 +51,20 @@ def test_book_by_api_and_retry_safely(app, client, therapist):
     assert again.get_json()["consultation"]["id"] == first.get_json()["consultation"]["id"]
     with app.app_context():
         assert get_session().scalar(select(func.count()).select_from(Consultation)) == 1
-    rival = client.post("/api/v1/consultations", json={
-        **BODY, "therapist": slug, "idempotency_key": "f" * 32, "email": "sam@example.com"})
+    rival = client.post(
+        "/api/v1/consultations",
+        json={**BODY, "therapist": slug, "idempotency_key": "f" * 32, "email": "sam@example.com"},
+    )
     assert rival.status_code == 409
     assert rival.get_json()["nearest"][0]["start"] == "2030-01-07T09:30Z"
 
 
 def test_validation_errors_name_each_field(client, therapist):
     _, slug = therapist
-    response = client.post("/api/v1/consultations", json={
-        "therapist": slug, "start": MONDAY_9, "email": "nope", "idempotency_key": "a" * 32})
+    response = client.post(
+        "/api/v1/consultations",
+        json={"therapist": slug, "start": MONDAY_9, "email": "nope", "idempotency_key": "a" * 32},
+    )
     assert response.status_code == 422
     fields = response.get_json()["fields"]
     assert {"name", "email", "consent", "not_emergency"} <= set(fields)
@@ -61,7 +72,9 @@ def test_validation_errors_name_each_field(client, therapist):
 
 def test_cancel_by_token(app, client, therapist):
     _, slug = therapist
-    token = client.post("/api/v1/consultations", json={**BODY, "therapist": slug}).get_json()["manage_token"]
+    token = client.post("/api/v1/consultations", json={**BODY, "therapist": slug}).get_json()[
+        "manage_token"
+    ]
     assert client.post(f"/api/v1/consultations/{token}/cancel").get_json()["status"] == "cancelled"
     assert client.post("/api/v1/consultations/forged.token/cancel").status_code == 404
     with app.app_context():
@@ -72,7 +85,10 @@ def test_openapi_document_describes_every_route(app, client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     documented = set(doc["paths"])
-    served = {rule.rule.replace("/api/v1", "").replace("<slug>", "{slug}").replace("<token>", "{token}")
-              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")}
+    served = {
+        rule.rule.replace("/api/v1", "").replace("<slug>", "{slug}").replace("<token>", "{token}")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+    }
     served.discard("/openapi.json")
     assert served == documented

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 import html as html_lib
 
 from helpers import (
@@ -17,6 +15,8 @@ from helpers import (
     slot_starts,
     text,
 )
+from sqlalchemy import func, select
+
 from practice.booking.models import Consultation
 from practice.db import get_session
 from practice.mail.models import OutboxMessage
@@ -103,8 +103,9 @@ def test_booked_time_leaves_the_slot_page(client, therapist):
 
 def test_form_errors_keep_everything_the_client_typed(app, client, therapist):
     _, slug = therapist
-    response = book(client, slug, MONDAY_9, email="not-an-email", consent=None,
-                    kind="couple", partner_name="")
+    response = book(
+        client, slug, MONDAY_9, email="not-an-email", consent=None, kind="couple", partner_name=""
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "doesn't look like an email address" in html_lib.unescape(html)
@@ -132,7 +133,9 @@ def test_second_client_for_a_taken_time_gets_a_kind_page_with_nearest_times(app,
     rival = app.test_client()
     rival_form = booking_form(rival, slug, MONDAY_9)
     assert book(client, slug, MONDAY_9).status_code == 303
-    response = rival.post(f"/book/{slug}", data={**rival_form, **CLIENT, "email": "sam@example.com"})
+    response = rival.post(
+        f"/book/{slug}", data={**rival_form, **CLIENT, "email": "sam@example.com"}
+    )
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "That time was just taken" in html
@@ -159,7 +162,12 @@ def test_missing_csrf_token_is_explained_and_books_nothing(app, client, therapis
 
 def test_a_time_outside_the_rules_cannot_be_booked(app, client, therapist):
     _, slug = therapist
-    for start in ("2030-01-07T13:00Z", "2030-01-07T09:10Z", "2030-01-06T09:00Z", "2031-01-07T09:00Z"):
+    for start in (
+        "2030-01-07T13:00Z",
+        "2030-01-07T09:10Z",
+        "2030-01-06T09:00Z",
+        "2031-01-07T09:00Z",
+    ):
         response = book(client, slug, start)
         assert response.status_code == 409, start
     assert count(app, Consultation) == 0
@@ -185,8 +193,14 @@ def test_huge_inputs_are_refused_with_messages(app, client, therapist):
 
 def test_couple_booking_keeps_the_partner(app, client, therapist):
     _, slug = therapist
-    response = book(client, slug, MONDAY_9, kind="couple", partner_name="Sam Lee",
-                    partner_email="sam@example.com")
+    response = book(
+        client,
+        slug,
+        MONDAY_9,
+        kind="couple",
+        partner_name="Sam Lee",
+        partner_email="sam@example.com",
+    )
     assert response.status_code == 303
     with app.app_context():
         c = get_session().scalars(select(Consultation)).one()
@@ -203,8 +217,13 @@ def test_client_cancels_from_the_link_and_gets_a_calendar_cancellation(app, clie
     assert response.status_code == 303
     assert "is cancelled" in client.get(path).get_data(as_text=True)
     with app.app_context():
-        last = get_session().scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == "client_cancelled_by_client")).one()
+        last = (
+            get_session()
+            .scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "client_cancelled_by_client")
+            )
+            .one()
+        )
         assert "METHOD:CANCEL" in last.calendar
         assert "STATUS:CANCELLED" in last.calendar
     # The time is free again.
@@ -218,8 +237,10 @@ def test_reschedule_moves_the_booking_and_retires_the_old_link(app, client, ther
     from conftest import csrf_from
 
     assert "2030-01-07T10:00Z" in page
-    response = client.post(f"{old_path}/reschedule", data={
-        "csrf_token": csrf_from(page), "start": "2030-01-07T10:00Z", "tz": "UTC"})
+    response = client.post(
+        f"{old_path}/reschedule",
+        data={"csrf_token": csrf_from(page), "start": "2030-01-07T10:00Z", "tz": "UTC"},
+    )
     assert response.status_code == 303
     new_path = manage_path(response)
     assert new_path != old_path
@@ -228,8 +249,11 @@ def test_reschedule_moves_the_booking_and_retires_the_old_link(app, client, ther
     with app.app_context():
         c = get_session().scalars(select(Consultation)).one()
         assert c.starts_at.hour == 10 and c.calendar_sequence == 1
-        moved = get_session().scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == "client_rescheduled")).one()
+        moved = (
+            get_session()
+            .scalars(select(OutboxMessage).where(OutboxMessage.kind == "client_rescheduled"))
+            .one()
+        )
         uid = [line for line in moved.calendar.splitlines() if line.startswith("UID:")]
         assert uid == [f"UID:consultation-{c.public_id}@localhost"]
         assert "SEQUENCE:1" in moved.calendar
@@ -243,13 +267,18 @@ def test_reschedule_to_a_taken_time_keeps_the_old_one(app, client, therapist):
     from conftest import csrf_from
 
     page = client.get(f"{path}/reschedule?tz=UTC").get_data(as_text=True)
-    response = client.post(f"{path}/reschedule", data={
-        "csrf_token": csrf_from(page), "start": "2030-01-07T10:00Z", "tz": "UTC"})
+    response = client.post(
+        f"{path}/reschedule",
+        data={"csrf_token": csrf_from(page), "start": "2030-01-07T10:00Z", "tz": "UTC"},
+    )
     assert response.status_code == 409
     assert "just taken" in response.get_data(as_text=True)
     with app.app_context():
-        mine = get_session().scalars(
-            select(Consultation).where(Consultation.client_email == CLIENT["email"])).one()
+        mine = (
+            get_session()
+            .scalars(select(Consultation).where(Consultation.client_email == CLIENT["email"]))
+            .one()
+        )
         assert mine.starts_at.hour == 9 and mine.status == "booked"
 
 
@@ -287,7 +316,9 @@ def test_first_available_offers_the_soonest_times_across_therapists(app, client,
     assert "7:00 AM UTC" in html
 
 
-def test_demo_mailbox_receives_eml_files_when_no_smtp_is_set(app, client, runner, therapist, tmp_path):
+def test_demo_mailbox_receives_eml_files_when_no_smtp_is_set(
+    app, client, runner, therapist, tmp_path
+):
     _, slug = therapist
     book(client, slug, MONDAY_9)
     result = runner.invoke(args=["practice", "send-outbox"])

@@ -20,6 +20,7 @@ from practice.models import Base
 def test_migrations_match_the_models(database_url):
     engine = make_engine(database_url)
     with engine.connect() as conn:
+
         def ours(obj, name, type_, *args):  # noqa: ANN001, ANN002, ANN202
             # Our tables, minus Alembic's own version table (it is not a model).
             if type_ != "table":
@@ -34,29 +35,65 @@ def test_migrations_match_the_models(database_url):
 
 def test_init_db_creates_then_reports_up_to_date(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    env = {**os.environ, "PRACTICE_DATABASE_URL": url, "PRACTICE_INSTANCE_PATH": str(tmp_path / "inst")}
-    first = subprocess.run([sys.executable, "-m", "practice", "init-db"], env=env,
-                           capture_output=True, text=True, check=True)
+    env = {
+        **os.environ,
+        "PRACTICE_DATABASE_URL": url,
+        "PRACTICE_INSTANCE_PATH": str(tmp_path / "inst"),
+    }
+    first = subprocess.run(
+        [sys.executable, "-m", "practice", "init-db"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "Database created" in first.stdout
-    second = subprocess.run([sys.executable, "-m", "practice", "init-db"], env=env,
-                            capture_output=True, text=True, check=True)
+    second = subprocess.run(
+        [sys.executable, "-m", "practice", "init-db"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "up to date" in second.stdout
 
 
 def test_create_user_reads_the_password_from_stdin_never_an_argument(app, runner):
-    result = runner.invoke(args=["practice", "create-user", "lee@example.org", "--name", "Lee Park",
-                                 "--role", "therapist", "--timezone", "Europe/Berlin"],
-                           input="a sufficiently long password\n")
+    result = runner.invoke(
+        args=[
+            "practice",
+            "create-user",
+            "lee@example.org",
+            "--name",
+            "Lee Park",
+            "--role",
+            "therapist",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        input="a sufficiently long password\n",
+    )
     assert result.exit_code == 0, result.output
-    short = runner.invoke(args=["practice", "create-user", "kim@example.org", "--name", "Kim",
-                                "--role", "admin"], input="short\n")
+    short = runner.invoke(
+        args=["practice", "create-user", "kim@example.org", "--name", "Kim", "--role", "admin"],
+        input="short\n",
+    )
     assert short.exit_code != 0 and "at least 12 characters" in short.output
     with app.app_context():
-        user = get_session().scalars(select(StaffUser).where(StaffUser.email == "lee@example.org")).one()
+        user = (
+            get_session()
+            .scalars(select(StaffUser).where(StaffUser.email == "lee@example.org"))
+            .one()
+        )
         assert user.check_password("a sufficiently long password")
         assert "a sufficiently long password" not in user.password_hash
         assert get_session().scalars(select(Therapist.timezone)).one() == "Europe/Berlin"
-        assert get_session().scalars(select(StaffUser).where(StaffUser.email == "kim@example.org")).first() is None
+        assert (
+            get_session()
+            .scalars(select(StaffUser).where(StaffUser.email == "kim@example.org"))
+            .first()
+            is None
+        )
 
 
 def test_seed_demo_makes_three_therapists_in_three_zones_with_bookings(app, runner):

@@ -13,10 +13,10 @@ from datetime import time
 
 import pytest
 import requests
-from sqlalchemy import select
-
 from conftest import add_therapist
 from helpers import CLIENT
+from sqlalchemy import select
+
 from practice.booking.models import Consultation
 from practice.db import get_session
 
@@ -33,15 +33,33 @@ def free_port() -> int:
 @pytest.fixture
 def servers(app, database_url, tmp_path):  # noqa: ANN001, ANN201
     """Real HTTP servers in their own processes, sharing one database and one secret."""
-    env = {**os.environ, "PRACTICE_DATABASE_URL": database_url,
-           "PRACTICE_INSTANCE_PATH": str(tmp_path / "shared-instance"),
-           "PRACTICE_RATELIMIT_ENABLED": "false", "PRACTICE_MAIL_DIR": str(tmp_path / "mail")}
+    env = {
+        **os.environ,
+        "PRACTICE_DATABASE_URL": database_url,
+        "PRACTICE_INSTANCE_PATH": str(tmp_path / "shared-instance"),
+        "PRACTICE_RATELIMIT_ENABLED": "false",
+        "PRACTICE_MAIL_DIR": str(tmp_path / "mail"),
+    }
     procs, urls = [], []
     for _ in range(SERVERS):
         port = free_port()
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "practice", "run", "--port", str(port), "--with-threads", "--no-reload"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "practice",
+                    "run",
+                    "--port",
+                    str(port),
+                    "--with-threads",
+                    "--no-reload",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
         urls.append(f"http://127.0.0.1:{port}")
     deadline = clock.monotonic() + 30
     for url in urls:
@@ -70,11 +88,26 @@ def test_thirty_clients_racing_for_one_slot_get_one_booking(app, servers):
     for i in range(RACERS):
         session = requests.Session()
         base = servers[i % SERVERS]
-        html = session.get(f"{base}/book/{slug}", params={"start": start, "tz": "UTC"}, timeout=10).text
-        forms.append((base, {
-            **CLIENT, "email": f"client{i}@example.com", "start": start, "tz": "UTC",
-            "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1),
-            "idempotency_key": re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', html).group(1)}))
+        html = session.get(
+            f"{base}/book/{slug}", params={"start": start, "tz": "UTC"}, timeout=10
+        ).text
+        forms.append(
+            (
+                base,
+                {
+                    **CLIENT,
+                    "email": f"client{i}@example.com",
+                    "start": start,
+                    "tz": "UTC",
+                    "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(
+                        1
+                    ),
+                    "idempotency_key": re.search(
+                        r'name="idempotency_key"[^>]*value="([^"]+)"', html
+                    ).group(1),
+                },
+            )
+        )
         sessions.append(session)
 
     barrier = threading.Barrier(RACERS)
@@ -83,7 +116,9 @@ def test_thirty_clients_racing_for_one_slot_get_one_booking(app, servers):
     def race(i: int) -> None:
         base, data = forms[i]
         barrier.wait()
-        response = sessions[i].post(f"{base}/book/{slug}", data=data, allow_redirects=False, timeout=60)
+        response = sessions[i].post(
+            f"{base}/book/{slug}", data=data, allow_redirects=False, timeout=60
+        )
         results[i] = (response.status_code, response.text)
 
     threads = [threading.Thread(target=race, args=(i,)) for i in range(RACERS)]

@@ -8,10 +8,10 @@ from datetime import time, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
-
 from conftest import add_therapist
 from helpers import body_of, book, calendar_of
+from sqlalchemy import select
+
 from practice.booking.models import Consultation
 from practice.db import get_session
 from practice.mail.models import OutboxMessage
@@ -75,17 +75,20 @@ def smtp_server(smtp_port):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def smtp_app(app, smtp_port):  # noqa: ANN001, ANN201
-    app.config.update(PRACTICE_SMTP_HOST="127.0.0.1", PRACTICE_SMTP_PORT=smtp_port,
-                      PRACTICE_SMTP_TIMEOUT=5)
+    app.config.update(
+        PRACTICE_SMTP_HOST="127.0.0.1", PRACTICE_SMTP_PORT=smtp_port, PRACTICE_SMTP_TIMEOUT=5
+    )
     return app
 
 
 def test_confirmation_reaches_client_and_therapist_over_smtp(smtp_app, smtp_server, runner):
     inbox = smtp_server.start()
-    _, slug = add_therapist(smtp_app, timezone="America/New_York",
-                            hours=[(0, time(9), time(12))])
+    _, slug = add_therapist(smtp_app, timezone="America/New_York", hours=[(0, time(9), time(12))])
     # 09:00 in New York on Monday 7 January 2030 is 14:00 UTC.
-    assert book(smtp_app.test_client(), slug, "2030-01-07T14:00Z", tz="Europe/London").status_code == 303
+    assert (
+        book(smtp_app.test_client(), slug, "2030-01-07T14:00Z", tz="Europe/London").status_code
+        == 303
+    )
     result = runner.invoke(args=["practice", "send-outbox"])
     assert "sent 2" in result.output
     (to_client,) = inbox.to("jordan@example.com")
@@ -106,7 +109,9 @@ def test_booking_succeeds_with_smtp_down_and_mail_arrives_when_it_is_back(
     smtp_app.config["PRACTICE_MAIL_SEND_AFTER_COMMIT"] = True
     response = book(smtp_app.test_client(), slug, MONDAY_9)  # nothing listens on the port yet
     assert response.status_code == 303
-    assert "sent 0, will retry 0" in runner.invoke(args=["practice", "send-outbox"]).output  # backing off
+    assert (
+        "sent 0, will retry 0" in runner.invoke(args=["practice", "send-outbox"]).output
+    )  # backing off
     with smtp_app.app_context():
         rows = get_session().scalars(select(OutboxMessage)).all()
         assert len(rows) == 2 and all(r.sent_at is None and r.attempts == 1 for r in rows)
@@ -141,7 +146,9 @@ def test_a_refused_mailbox_is_not_retried_forever(smtp_app, smtp_server, runner,
     output = runner.invoke(args=["practice", "send-outbox"]).output
     assert "sent 1" in output and "refused 1" in output
     clock.advance(hours=3)
-    assert "sent 0, will retry 0, refused 0" in runner.invoke(args=["practice", "send-outbox"]).output
+    assert (
+        "sent 0, will retry 0, refused 0" in runner.invoke(args=["practice", "send-outbox"]).output
+    )
 
 
 def test_reminder_goes_out_once_a_day_ahead(smtp_app, smtp_server, runner, clock, therapist):
@@ -162,7 +169,9 @@ def test_reminder_goes_out_once_a_day_ahead(smtp_app, smtp_server, runner, clock
     assert "Thursday 10 January 2030 at 9:00 AM UTC" in body_of(reminder)
 
 
-def test_no_reminder_for_a_booking_made_less_than_a_day_ahead(smtp_app, smtp_server, runner, therapist):
+def test_no_reminder_for_a_booking_made_less_than_a_day_ahead(
+    smtp_app, smtp_server, runner, therapist
+):
     _, slug = therapist
     smtp_server.start()
     book(smtp_app.test_client(), slug, MONDAY_9)  # 3 hours from the test clock's now
@@ -172,5 +181,9 @@ def test_no_reminder_for_a_booking_made_less_than_a_day_ahead(smtp_app, smtp_ser
 def test_backoff_grows_and_is_capped():
     from practice.mail.outbox import backoff
 
-    assert [backoff(n) for n in (1, 2, 3)] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert [backoff(n) for n in (1, 2, 3)] == [
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+    ]
     assert backoff(30) == timedelta(hours=1)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+from conftest import PASSWORD, add_therapist, csrf_from
 from flask import Flask, render_template_string
 from flask_login import LoginManager, UserMixin, current_user, login_user
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import inspect
 
-from conftest import PASSWORD, add_therapist, csrf_from
 from practice import Practice
 from practice.migrate import upgrade
 
@@ -20,11 +21,30 @@ class HostUser(UserMixin):
         self.id = user_id
 
 
-def make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN201
+@pytest.fixture
+def make_host():  # noqa: ANN201
+    """Builds host sites; closes their database connections (ours and the host's) afterwards."""
+    made = []
+
+    def build(tmp_path, database_url, clock):  # noqa: ANN001, ANN202
+        site = _make_host(tmp_path, database_url, clock)
+        made.append(site)
+        return site
+
+    yield build
+    for host, db, *_ in made:
+        host.extensions["practice"].engine.dispose()
+        with host.app_context():
+            db.engine.dispose()
+
+
+def _make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN202
     templates = tmp_path / "host_templates" / "practice" / "booking"
     templates.mkdir(parents=True)
     (templates / "home.html").write_text(
-        "<h1>Host-branded booking page</h1>{% for t in therapists %}<p>{{ t.display_name }}</p>{% endfor %}")
+        "<h1>Host-branded booking page</h1>"
+        "{% for t in therapists %}<p>{{ t.display_name }}</p>{% endfor %}"
+    )
     host = Flask("host_site", template_folder=str(tmp_path / "host_templates"))
     host.config.update(
         SECRET_KEY="host-secret",
@@ -65,7 +85,9 @@ def make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN201
     return host, db, csrf, logins
 
 
-def test_mounted_under_a_prefix_with_a_host_template_override(tmp_path, database_url, clock):
+def test_mounted_under_a_prefix_with_a_host_template_override(
+    tmp_path, database_url, clock, make_host
+):
     host, *_ = make_host(tmp_path, database_url, clock)
     _, slug = add_therapist(host)
     client = host.test_client()
@@ -80,7 +102,7 @@ def test_mounted_under_a_prefix_with_a_host_template_override(tmp_path, database
     assert client.get("/therapists/" + slug).status_code == 404
 
 
-def test_booking_works_under_the_hosts_csrf_protection(tmp_path, database_url, clock):
+def test_booking_works_under_the_hosts_csrf_protection(tmp_path, database_url, clock, make_host):
     host, *_ = make_host(tmp_path, database_url, clock)
     _, slug = add_therapist(host)
     client = host.test_client()
@@ -89,9 +111,16 @@ def test_booking_works_under_the_hosts_csrf_protection(tmp_path, database_url, c
     from conftest import hidden
     from helpers import CLIENT
 
-    response = client.post(f"/counselling/book/{slug}", data={
-        **CLIENT, "csrf_token": csrf_from(html), "idempotency_key": hidden(html, "idempotency_key"),
-        "start": MONDAY_9, "tz": "UTC"})
+    response = client.post(
+        f"/counselling/book/{slug}",
+        data={
+            **CLIENT,
+            "csrf_token": csrf_from(html),
+            "idempotency_key": hidden(html, "idempotency_key"),
+            "start": MONDAY_9,
+            "tz": "UTC",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/counselling/consultations/")
     # The JSON API authenticates by its own token, so the host's CSRFProtect leaves it alone.
@@ -99,7 +128,7 @@ def test_booking_works_under_the_hosts_csrf_protection(tmp_path, database_url, c
     assert api.status_code == 422
 
 
-def test_host_and_plugin_logins_share_one_login_manager(tmp_path, database_url, clock):
+def test_host_and_plugin_logins_share_one_login_manager(tmp_path, database_url, clock, make_host):
     host, _db, _csrf, logins = make_host(tmp_path, database_url, clock)
     add_therapist(host)
     assert host.login_manager is logins
@@ -112,14 +141,16 @@ def test_host_and_plugin_logins_share_one_login_manager(tmp_path, database_url, 
     host.config["WTF_CSRF_ENABLED"] = True
     staff = host.test_client()
     page = staff.get("/counselling/staff/login").get_data(as_text=True)
-    response = staff.post("/counselling/staff/login", data={
-        "email": "maya@example.org", "password": PASSWORD, "csrf_token": csrf_from(page)})
+    response = staff.post(
+        "/counselling/staff/login",
+        data={"email": "maya@example.org", "password": PASSWORD, "csrf_token": csrf_from(page)},
+    )
     assert response.headers["Location"] == "/counselling/staff/"
     assert staff.get("/whoami").get_data(as_text=True).startswith("practice-staff:")
     assert staff.get("/counselling/staff/").status_code == 200
 
 
-def test_plugin_tables_are_prefixed_and_live_beside_the_hosts(tmp_path, clock):
+def test_plugin_tables_are_prefixed_and_live_beside_the_hosts(tmp_path, clock, make_host):
     shared = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     host, db, *_ = make_host(tmp_path, shared, clock)
     host.config["SQLALCHEMY_DATABASE_URI"] = shared
@@ -130,10 +161,13 @@ def test_plugin_tables_are_prefixed_and_live_beside_the_hosts(tmp_path, clock):
     assert "practice_alembic_version" in names and "alembic_version" not in names
 
 
-def test_settings_are_namespaced_with_defaults(tmp_path, database_url, clock):
+def test_settings_are_namespaced_with_defaults(tmp_path, database_url, clock, make_host):
     host, *_ = make_host(tmp_path, database_url, clock)
     assert host.config["PRACTICE_DEFAULT_TIMEZONE"] == "America/New_York"
     assert "practice" in host.extensions
-    assert all(k.startswith(("PRACTICE_", "SQLALCHEMY_", "SECRET_KEY", "WTF_", "RATELIMIT"))
-               or k in Flask.default_config for k in host.config)
+    assert all(
+        k.startswith(("PRACTICE_", "SQLALCHEMY_", "SECRET_KEY", "WTF_", "RATELIMIT"))
+        or k in Flask.default_config
+        for k in host.config
+    )
     assert "practice" in host.cli.commands

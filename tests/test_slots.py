@@ -84,10 +84,16 @@ def test_wall_clock_window_holds_through_the_transition_week(zone, day, before, 
         got = [t[:5] for t in local_starts(slots, zone, d)]
         assert got == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"], d
     # ...while the UTC instants move by exactly the change in offset.
-    first_before = min(s.start for s in slots if s.start.astimezone(ZoneInfo(zone)).date()
-                       == day - timedelta(days=1))
-    first_after = min(s.start for s in slots if s.start.astimezone(ZoneInfo(zone)).date()
-                      == day + timedelta(days=1))
+    first_before = min(
+        s.start
+        for s in slots
+        if s.start.astimezone(ZoneInfo(zone)).date() == day - timedelta(days=1)
+    )
+    first_after = min(
+        s.start
+        for s in slots
+        if s.start.astimezone(ZoneInfo(zone)).date() == day + timedelta(days=1)
+    )
     assert first_after - first_before == timedelta(days=2) - (after - before)
 
 
@@ -95,24 +101,65 @@ def test_wall_clock_window_holds_through_the_transition_week(zone, day, before, 
     ("zone", "day", "expected"),
     [
         # 01:00-04:00 on the wall clock is only two real hours when clocks jump 02:00 -> 03:00.
-        ("America/New_York", date(2026, 3, 8),
-         ["01:00-0500", "01:30-0500", "03:00-0400", "03:30-0400"]),
+        (
+            "America/New_York",
+            date(2026, 3, 8),
+            ["01:00-0500", "01:30-0500", "03:00-0400", "03:30-0400"],
+        ),
         # ...and four real hours when 01:00-02:00 happens twice.
-        ("America/New_York", date(2026, 11, 1),
-         ["01:00-0400", "01:30-0400", "01:00-0500", "01:30-0500",
-          "02:00-0500", "02:30-0500", "03:00-0500", "03:30-0500"]),
+        (
+            "America/New_York",
+            date(2026, 11, 1),
+            [
+                "01:00-0400",
+                "01:30-0400",
+                "01:00-0500",
+                "01:30-0500",
+                "02:00-0500",
+                "02:30-0500",
+                "03:00-0500",
+                "03:30-0500",
+            ],
+        ),
         # London jumps 01:00 -> 02:00 and back; the window 00:00-03:00.
-        ("Europe/London", date(2026, 3, 29),
-         ["00:00+0000", "00:30+0000", "02:00+0100", "02:30+0100"]),
-        ("Europe/London", date(2026, 10, 25),
-         ["00:00+0100", "00:30+0100", "01:00+0100", "01:30+0100",
-          "01:00+0000", "01:30+0000", "02:00+0000", "02:30+0000"]),
+        (
+            "Europe/London",
+            date(2026, 3, 29),
+            ["00:00+0000", "00:30+0000", "02:00+0100", "02:30+0100"],
+        ),
+        (
+            "Europe/London",
+            date(2026, 10, 25),
+            [
+                "00:00+0100",
+                "00:30+0100",
+                "01:00+0100",
+                "01:30+0100",
+                "01:00+0000",
+                "01:30+0000",
+                "02:00+0000",
+                "02:30+0000",
+            ],
+        ),
         # Lord Howe moves only half an hour: 02:00 -> 01:30 in April, 02:00 -> 02:30 in October.
-        ("Australia/Lord_Howe", date(2026, 4, 5),
-         ["01:00+1100", "01:30+1100", "01:30+1030", "02:00+1030", "02:30+1030",
-          "03:00+1030", "03:30+1030"]),
-        ("Australia/Lord_Howe", date(2026, 10, 4),
-         ["01:00+1030", "01:30+1030", "02:30+1100", "03:00+1100", "03:30+1100"]),
+        (
+            "Australia/Lord_Howe",
+            date(2026, 4, 5),
+            [
+                "01:00+1100",
+                "01:30+1100",
+                "01:30+1030",
+                "02:00+1030",
+                "02:30+1030",
+                "03:00+1030",
+                "03:30+1030",
+            ],
+        ),
+        (
+            "Australia/Lord_Howe",
+            date(2026, 10, 4),
+            ["01:00+1030", "01:30+1030", "02:30+1100", "03:00+1100", "03:30+1100"],
+        ),
     ],
 )
 def test_window_across_the_change_holds_the_real_time(zone, day, expected):
@@ -145,31 +192,47 @@ NOW = utc(2030, 1, 7, 6)  # a Monday
 
 
 def test_notice_and_horizon():
-    r = rules("UTC", every_day(time(9), time(12)), minimum_notice=timedelta(hours=27),
-              horizon=timedelta(days=2))
+    r = rules(
+        "UTC",
+        every_day(time(9), time(12)),
+        minimum_notice=timedelta(hours=27),
+        horizon=timedelta(days=2),
+    )
     slots = open_slots(r, [], NOW)
     assert slots[0].start == utc(2030, 1, 8, 9)  # Monday 09:00 is under 27 hours away
     assert slots[-1].start == utc(2030, 1, 8, 11, 30)  # Wednesday 09:00 is past 48 hours
-    r = rules("UTC", every_day(time(9), time(12)), minimum_notice=timedelta(hours=3),
-              horizon=timedelta(hours=3))
+    r = rules(
+        "UTC",
+        every_day(time(9), time(12)),
+        minimum_notice=timedelta(hours=3),
+        horizon=timedelta(hours=3),
+    )
     assert [s.start for s in open_slots(r, [], NOW)] == [utc(2030, 1, 7, 9)]
 
 
 def test_several_windows_a_day_and_a_length_that_does_not_divide_them():
-    r = rules("UTC", (WeeklyWindow(0, time(9), time(10)), WeeklyWindow(0, time(14), time(15, 15))),
-              length=timedelta(minutes=25), horizon=timedelta(days=1))
+    r = rules(
+        "UTC",
+        (WeeklyWindow(0, time(9), time(10)), WeeklyWindow(0, time(14), time(15, 15))),
+        length=timedelta(minutes=25),
+        horizon=timedelta(days=1),
+    )
     starts = [s.start.strftime("%H:%M") for s in open_slots(r, [], NOW)]
     assert starts == ["09:00", "09:25", "14:00", "14:25", "14:50"]
 
 
 def test_buffers_space_the_slots_and_keep_clear_of_bookings():
-    r = rules("UTC", (WeeklyWindow(0, time(9), time(12)),), length=timedelta(minutes=20),
-              buffer_before=timedelta(minutes=5), buffer_after=timedelta(minutes=7),
-              horizon=timedelta(days=1))
+    r = rules(
+        "UTC",
+        (WeeklyWindow(0, time(9), time(12)),),
+        length=timedelta(minutes=20),
+        buffer_before=timedelta(minutes=5),
+        buffer_after=timedelta(minutes=7),
+        horizon=timedelta(days=1),
+    )
     assert r.default_step() == timedelta(minutes=35)  # 32 minutes rounded up to 5
     starts = [s.start for s in open_slots(r, [], NOW)]
-    assert [s.strftime("%H:%M") for s in starts] == [
-        "09:00", "09:35", "10:10", "10:45", "11:20"]
+    assert [s.strftime("%H:%M") for s in starts] == ["09:00", "09:35", "10:10", "10:45", "11:20"]
     booked = blocked_interval(r, utc(2030, 1, 7, 10, 10))
     assert booked == Interval(utc(2030, 1, 7, 10, 5), utc(2030, 1, 7, 10, 37))
     # A slot whose own buffers would touch the booking's is gone too.
@@ -182,17 +245,22 @@ def test_buffers_space_the_slots_and_keep_clear_of_bookings():
 
 def test_time_off_is_whole_local_days():
     zone = "Pacific/Auckland"  # far from UTC, so local days and UTC days differ
-    r = rules(zone, every_day(time(8), time(10)), time_off=(TimeOff(date(2030, 1, 9),
-                                                                     date(2030, 1, 10)),),
-              horizon=timedelta(days=6))
+    r = rules(
+        zone,
+        every_day(time(8), time(10)),
+        time_off=(TimeOff(date(2030, 1, 9), date(2030, 1, 10)),),
+        horizon=timedelta(days=6),
+    )
     days = {s.start.astimezone(ZoneInfo(zone)).date() for s in open_slots(r, [], NOW)}
     assert date(2030, 1, 8) in days and date(2030, 1, 11) in days
     assert date(2030, 1, 9) not in days and date(2030, 1, 10) not in days
 
 
 def test_not_accepting_or_no_windows_means_no_slots():
-    assert open_slots(rules("UTC", every_day(time(9), time(12)), accepting_new_clients=False),
-                      [], NOW) == []
+    assert (
+        open_slots(rules("UTC", every_day(time(9), time(12)), accepting_new_clients=False), [], NOW)
+        == []
+    )
     assert open_slots(rules("UTC", ()), [], NOW) == []
 
 
@@ -224,8 +292,15 @@ def test_start_and_end_narrow_the_range():
 # ---------------------------------------------------------------------------------------------
 # Properties, for any rules and any busy times.
 
-ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
-         "Pacific/Chatham", "America/St_Johns"]
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "America/St_Johns",
+]
 # Spans both 2026 changes in the northern zones and both Lord Howe ones.
 BASE = utc(2026, 3, 1)
 
@@ -236,8 +311,11 @@ def windows(draw):
     for _ in range(draw(st.integers(0, 6))):
         start = draw(st.integers(0, 22 * 12)) * 5
         end = draw(st.integers(start // 5 + 1, 24 * 12 - 1)) * 5
-        result.append(WeeklyWindow(draw(st.integers(0, 6)), time(start // 60, start % 60),
-                                   time(end // 60, end % 60)))
+        result.append(
+            WeeklyWindow(
+                draw(st.integers(0, 6)), time(start // 60, start % 60), time(end // 60, end % 60)
+            )
+        )
     return tuple(result)
 
 
@@ -249,8 +327,9 @@ def scenarios(draw):
         windows=draw(windows()),
         time_off=tuple(
             TimeOff(d, d + timedelta(days=draw(st.integers(0, 3))))
-            for d in draw(st.lists(st.dates(now.date(), now.date() + timedelta(days=20)),
-                                   max_size=2))
+            for d in draw(
+                st.lists(st.dates(now.date(), now.date() + timedelta(days=20)), max_size=2)
+            )
         ),
         length=timedelta(minutes=draw(st.integers(20, 30))),
         buffer_before=timedelta(minutes=draw(st.integers(0, 15))),
@@ -260,8 +339,10 @@ def scenarios(draw):
     )
     busy = [
         Interval(s, s + timedelta(minutes=draw(st.integers(1, 240))))
-        for s in (now + timedelta(minutes=m)
-                  for m in draw(st.lists(st.integers(-2 * 24 * 60, 18 * 24 * 60), max_size=25)))
+        for s in (
+            now + timedelta(minutes=m)
+            for m in draw(st.lists(st.integers(-2 * 24 * 60, 18 * 24 * 60), max_size=25))
+        )
     ]
     return r, busy, now
 

@@ -7,7 +7,6 @@ from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from practice.auth.models import ROLES, StaffUser
@@ -18,6 +17,7 @@ from practice.db import get_session
 def _dummy_hash() -> str:
     # Checked when the email is unknown, so a wrong email costs as long as a wrong password.
     return generate_password_hash(secrets.token_urlsafe(16))
+
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -42,7 +42,9 @@ def authenticate(session: Session, email: str, password: str) -> StaffUser | Non
     return user
 
 
-def create_staff_user(session: Session, email: str, name: str, role: str, password: str) -> StaffUser:
+def create_staff_user(
+    session: Session, email: str, name: str, role: str, password: str
+) -> StaffUser:
     """Add a staff account (the caller commits)."""
     email = email.strip()
     if role not in ROLES:

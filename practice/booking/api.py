@@ -27,15 +27,24 @@ def _error(status: int, message: str, **extra):  # noqa: ANN003, ANN202
 
 
 def _therapist_json(t: Therapist) -> dict:
-    return {"slug": t.slug, "name": t.display_name, "credentials": t.credentials,
-            "bio": t.bio, "timezone": t.timezone,
-            "consultation_minutes": t.consultation_minutes,
-            "accepting_new_clients": t.accepting_new_clients}
+    return {
+        "slug": t.slug,
+        "name": t.display_name,
+        "credentials": t.credentials,
+        "bio": t.bio,
+        "timezone": t.timezone,
+        "consultation_minutes": t.consultation_minutes,
+        "accepting_new_clients": t.accepting_new_clients,
+    }
 
 
 def _slot_json(slot, zone: str, therapist: Therapist | None = None) -> dict:  # noqa: ANN001
-    data = {"start": slot_param(slot.start), "end": slot_param(slot.end),
-            "local_start": timefmt.in_zone(slot.start, zone).isoformat(), "timezone": zone}
+    data = {
+        "start": slot_param(slot.start),
+        "end": slot_param(slot.end),
+        "local_start": timefmt.in_zone(slot.start, zone).isoformat(),
+        "timezone": zone,
+    }
     if therapist is not None:
         data["therapist"] = therapist.slug
     return data
@@ -48,7 +57,9 @@ def _zone_param() -> str | None:
 
 @bp.get("/therapists")
 def list_therapists():  # noqa: ANN201
-    return jsonify({"therapists": [_therapist_json(t) for t in service.bookable_therapists(get_session())]})
+    return jsonify(
+        {"therapists": [_therapist_json(t) for t in service.bookable_therapists(get_session())]}
+    )
 
 
 @bp.get("/therapists/<slug>/slots")
@@ -70,9 +81,16 @@ def therapist_slots(slug: str):  # noqa: ANN201
     start = parse_start(request.args.get("from")) if request.args.get("from") else now
     if start is None:
         return _error(400, "from must be an ISO 8601 time with an offset, e.g. 2026-03-02T00:00Z.")
-    found = service.open_slots(session, therapist, now, start=start, end=start + timedelta(days=days))
-    return jsonify({"therapist": therapist.slug, "timezone": zone,
-                    "slots": [_slot_json(s, zone) for s in found]})
+    found = service.open_slots(
+        session, therapist, now, start=start, end=start + timedelta(days=days)
+    )
+    return jsonify(
+        {
+            "therapist": therapist.slug,
+            "timezone": zone,
+            "slots": [_slot_json(s, zone) for s in found],
+        }
+    )
 
 
 @bp.get("/first-available")
@@ -95,7 +113,12 @@ def create_consultation():  # noqa: ANN201
     if request.headers.get("Idempotency-Key"):
         fields["idempotency_key"] = request.headers["Idempotency-Key"]
     form = BookingForm(formdata=MultiDict(fields), meta={"csrf": False})
-    therapist = get_session().query(Therapist).filter_by(slug=str(payload.get("therapist", ""))).one_or_none()
+    therapist = (
+        get_session()
+        .query(Therapist)
+        .filter_by(slug=str(payload.get("therapist", "")))
+        .one_or_none()
+    )
     errors = {} if therapist else {"therapist": ["Please choose one of the practice's therapists."]}
     start = parse_start(fields.get("start"))
     if start is None:
@@ -108,28 +131,48 @@ def create_consultation():  # noqa: ANN201
     if errors:
         return _error(422, "Some details need another look.", fields=errors)
     client = service.ClientDetails(
-        name=form.name.data, email=form.email.data, phone=form.phone.data or "", timezone=zone,
-        kind=form.kind.data, partner_name=form.partner_name.data or "",
-        partner_email=form.partner_email.data or "", note=form.note.data or "")
+        name=form.name.data,
+        email=form.email.data,
+        phone=form.phone.data or "",
+        timezone=zone,
+        kind=form.kind.data,
+        partner_name=form.partner_name.data or "",
+        partner_email=form.partner_email.data or "",
+        note=form.note.data or "",
+    )
     try:
-        booking = service.book(get_session(), therapist.id, start, client,
-                               form.idempotency_key.data, clock.now(), notify)
+        booking = service.book(
+            get_session(),
+            therapist.id,
+            start,
+            client,
+            form.idempotency_key.data,
+            clock.now(),
+            notify,
+        )
     except service.SlotTaken as taken:
-        return _error(409, "That time was just taken.",
-                      nearest=[_slot_json(s, zone) for s in taken.nearest])
+        return _error(
+            409, "That time was just taken.", nearest=[_slot_json(s, zone) for s in taken.nearest]
+        )
     except service.NotBookable:
         return _error(409, "This therapist isn't taking new clients right now.")
     if booking.created:
         send_after_commit(booking.consultation.id)
     token = manage_token(booking.consultation)
     c = booking.consultation
-    return jsonify({
-        "consultation": {"id": c.public_id, "therapist": c.therapist.slug,
-                         "start": slot_param(c.starts_at), "end": slot_param(c.ends_at),
-                         "status": c.status},
-        "manage_token": token,
-        "manage_url": url_for("practice.booking.manage", token=token, _external=True),
-    }), (201 if booking.created else 200)
+    return jsonify(
+        {
+            "consultation": {
+                "id": c.public_id,
+                "therapist": c.therapist.slug,
+                "start": slot_param(c.starts_at),
+                "end": slot_param(c.ends_at),
+                "status": c.status,
+            },
+            "manage_token": token,
+            "manage_url": url_for("practice.booking.manage", token=token, _external=True),
+        }
+    ), (201 if booking.created else 200)
 
 
 @bp.post("/consultations/<token>/cancel")
@@ -148,5 +191,11 @@ def openapi():  # noqa: ANN201
     return jsonify(openapi_document(url_for("practice.api.list_therapists").rsplit("/", 1)[0]))
 
 
-VIEWS = (list_therapists, therapist_slots, first_available, create_consultation,
-         cancel_consultation, openapi)
+VIEWS = (
+    list_therapists,
+    therapist_slots,
+    first_available,
+    create_consultation,
+    cancel_consultation,
+    openapi,
+)

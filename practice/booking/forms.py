@@ -40,23 +40,35 @@ class BookingForm(FlaskForm):
     idempotency_key = HiddenField()
     name = StringField(
         "Your name",
-        validators=[DataRequired("Please tell us your name."), Length(max=120, message="Please keep your name under 120 characters.")],
+        validators=[
+            DataRequired("Please tell us your name."),
+            Length(max=120, message="Please keep your name under 120 characters."),
+        ],
     )
     email = EmailField(
         "Email",
         validators=[
             DataRequired("Please give an email address so we can confirm your booking."),
             Length(max=254, message="That email address is too long."),
-            Email("That doesn't look like an email address. Please check it.", check_deliverability=False),
+            Email(
+                "That doesn't look like an email address. Please check it.",
+                check_deliverability=False,
+            ),
         ],
     )
     phone = TelField(
         "Phone (optional)",
-        validators=[Optional(), Length(max=30, message="Please keep the phone number under 30 characters.")],
+        validators=[
+            Optional(),
+            Length(max=30, message="Please keep the phone number under 30 characters."),
+        ],
     )
     kind = RadioField(
         "Who is the consultation for?",
-        choices=[SelectChoice("individual", "Just me"), SelectChoice("couple", "My partner and me")],
+        choices=[
+            SelectChoice("individual", "Just me"),
+            SelectChoice("couple", "My partner and me"),
+        ],
         default="individual",
         validators=[DataRequired("Please choose who the consultation is for.")],
     )
@@ -69,26 +81,40 @@ class BookingForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=254, message="That email address is too long."),
-            Email("That doesn't look like an email address. Please check it.", check_deliverability=False),
+            Email(
+                "That doesn't look like an email address. Please check it.",
+                check_deliverability=False,
+            ),
         ],
     )
     note = TextAreaField(
         "Anything you'd like your therapist to know beforehand? (optional)",
-        validators=[Length(max=NOTE_MAX, message=f"Please keep this under {NOTE_MAX} characters; there is time to say more when you meet.")],
+        validators=[
+            Length(
+                max=NOTE_MAX,
+                message=f"Please keep this under {NOTE_MAX} characters; "
+                "there is time to say more when you meet.",
+            )
+        ],
     )
     consent = BooleanField(
-        "I have read the privacy notice and agree to the practice keeping these details to arrange my consultation.",
+        "I have read the privacy notice and agree to the practice keeping these details "
+        "to arrange my consultation.",
         validators=[DataRequired("Please confirm you've read the privacy notice.")],
     )
     not_emergency = BooleanField(
         "I understand this is not an emergency service.",
-        validators=[DataRequired("Please confirm you understand this is not an emergency service.")],
+        validators=[
+            DataRequired("Please confirm you understand this is not an emergency service.")
+        ],
     )
     # A field people never see: bots that fill in every box fill this one too.
     website = StringField("Leave this field empty", validators=[Optional()])
 
     def ensure_idempotency_key(self) -> None:
-        if not self.idempotency_key.data or not re.fullmatch(r"[0-9a-f]{32}", self.idempotency_key.data):
+        if not self.idempotency_key.data or not re.fullmatch(
+            r"[0-9a-f]{32}", self.idempotency_key.data
+        ):
             self.idempotency_key.data = uuid.uuid4().hex
 
     def validate_phone(self, field) -> None:  # noqa: ANN001
@@ -122,6 +148,10 @@ class CancelForm(FlaskForm):
 
 
 class RescheduleForm(FlaskForm):
-    start = RadioField("Choose a new time", choices=[], validate_choice=False,
-                       validators=[DataRequired("Please choose a new time.")])
+    start = RadioField(
+        "Choose a new time",
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired("Please choose a new time.")],
+    )
     tz = HiddenField()

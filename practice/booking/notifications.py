@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, render_template, url_for
@@ -74,8 +74,12 @@ def notify(session: Session, consultation: Consultation, event: str) -> None:
         manage_url = url_for(
             "practice.booking.manage", token=manage_token(consultation), _external=True
         )
-        context = {"c": consultation, "therapist": consultation.therapist,
-                   "manage_url": manage_url, "event": event}
+        context = {
+            "c": consultation,
+            "therapist": consultation.therapist,
+            "manage_url": manage_url,
+            "event": event,
+        }
         calendar = calendar_for(consultation, manage_url)
         outbox.queue(
             session,

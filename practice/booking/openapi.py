@@ -20,13 +20,24 @@ _ERROR = {
     "required": ["error"],
     "properties": {
         "error": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
         "nearest": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}},
     },
 }
 _BOOKING_REQUEST = {
     "type": "object",
-    "required": ["therapist", "start", "name", "email", "consent", "not_emergency", "idempotency_key"],
+    "required": [
+        "therapist",
+        "start",
+        "name",
+        "email",
+        "consent",
+        "not_emergency",
+        "idempotency_key",
+    ],
     "properties": {
         "therapist": {"type": "string", "description": "slug from /therapists"},
         "start": {"type": "string", "description": "a slot's start as /slots lists it"},
@@ -39,9 +50,15 @@ _BOOKING_REQUEST = {
         "partner_email": {"type": "string", "format": "email"},
         "note": {"type": "string", "maxLength": 1000},
         "consent": {"type": "boolean", "description": "agreed to the privacy notice"},
-        "not_emergency": {"type": "boolean", "description": "understands this is not an emergency service"},
-        "idempotency_key": {"type": "string", "pattern": "^[0-9a-f]{32}$",
-                            "description": "a fresh random key per booking attempt; retries reuse it"},
+        "not_emergency": {
+            "type": "boolean",
+            "description": "understands this is not an emergency service",
+        },
+        "idempotency_key": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{32}$",
+            "description": "a fresh random key per booking attempt; retries reuse it",
+        },
     },
 }
 
@@ -52,52 +69,127 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 def openapi_document(base_path: str) -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/Error"}
-    tz_param = {"name": "tz", "in": "query", "required": False, "schema": {"type": "string"},
-                "description": "IANA time zone for local_start, e.g. Europe/London"}
+    tz_param = {
+        "name": "tz",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "IANA time zone for local_start, e.g. Europe/London",
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Practice booking API", "version": "1"},
         "servers": [{"url": base_path}],
         "paths": {
-            "/therapists": {"get": {
-                "summary": "Therapists taking new clients",
-                "responses": {"200": {"description": "therapists", **_json({"type": "object"})}}}},
-            "/therapists/{slug}/slots": {"get": {
-                "summary": "Open consultation slots",
-                "parameters": [
-                    {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-                    tz_param,
-                    {"name": "from", "in": "query", "required": False, "schema": {"type": "string"}},
-                    {"name": "days", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 31}},
-                ],
-                "responses": {
-                    "200": {"description": "slots", **_json({"type": "object", "properties": {
-                        "slots": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}}}})},
-                    "400": {"description": "bad parameter", **_json(error)},
-                    "404": {"description": "no such therapist", **_json(error)}}}},
-            "/first-available": {"get": {
-                "summary": "Soonest open slots across therapists",
-                "parameters": [tz_param],
-                "responses": {"200": {"description": "slots", **_json({"type": "object"})},
-                              "400": {"description": "bad parameter", **_json(error)}}}},
-            "/consultations": {"post": {
-                "summary": "Book a free consultation",
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                "schema": {"type": "string"}}],
-                "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/BookingRequest"})},
-                "responses": {
-                    "201": {"description": "booked", **_json({"type": "object"})},
-                    "200": {"description": "the same request again: the earlier booking", **_json({"type": "object"})},
-                    "400": {"description": "not JSON", **_json(error)},
-                    "409": {"description": "that time was just taken", **_json(error)},
-                    "422": {"description": "details to correct", **_json(error)},
-                    "429": {"description": "too many requests", **_json(error)}}}},
-            "/consultations/{token}/cancel": {"post": {
-                "summary": "Cancel with the token from the booking response",
-                "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "cancelled", **_json({"type": "object"})},
-                              "404": {"description": "invalid or expired token", **_json(error)}}}},
+            "/therapists": {
+                "get": {
+                    "summary": "Therapists taking new clients",
+                    "responses": {
+                        "200": {"description": "therapists", **_json({"type": "object"})}
+                    },
+                }
+            },
+            "/therapists/{slug}/slots": {
+                "get": {
+                    "summary": "Open consultation slots",
+                    "parameters": [
+                        {
+                            "name": "slug",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        tz_param,
+                        {
+                            "name": "from",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "days",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 31},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "slots",
+                            **_json(
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "slots": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Slot"},
+                                        }
+                                    },
+                                }
+                            ),
+                        },
+                        "400": {"description": "bad parameter", **_json(error)},
+                        "404": {"description": "no such therapist", **_json(error)},
+                    },
+                }
+            },
+            "/first-available": {
+                "get": {
+                    "summary": "Soonest open slots across therapists",
+                    "parameters": [tz_param],
+                    "responses": {
+                        "200": {"description": "slots", **_json({"type": "object"})},
+                        "400": {"description": "bad parameter", **_json(error)},
+                    },
+                }
+            },
+            "/consultations": {
+                "post": {
+                    "summary": "Book a free consultation",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        **_json({"$ref": "#/components/schemas/BookingRequest"}),
+                    },
+                    "responses": {
+                        "201": {"description": "booked", **_json({"type": "object"})},
+                        "200": {
+                            "description": "the same request again: the earlier booking",
+                            **_json({"type": "object"}),
+                        },
+                        "400": {"description": "not JSON", **_json(error)},
+                        "409": {"description": "that time was just taken", **_json(error)},
+                        "422": {"description": "details to correct", **_json(error)},
+                        "429": {"description": "too many requests", **_json(error)},
+                    },
+                }
+            },
+            "/consultations/{token}/cancel": {
+                "post": {
+                    "summary": "Cancel with the token from the booking response",
+                    "parameters": [
+                        {
+                            "name": "token",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "cancelled", **_json({"type": "object"})},
+                        "404": {"description": "invalid or expired token", **_json(error)},
+                    },
+                }
+            },
         },
-        "components": {"schemas": {"Slot": _SLOT, "Error": _ERROR, "BookingRequest": _BOOKING_REQUEST}},
+        "components": {
+            "schemas": {"Slot": _SLOT, "Error": _ERROR, "BookingRequest": _BOOKING_REQUEST}
+        },
     }

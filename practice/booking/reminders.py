@@ -31,8 +31,11 @@ def queue_reminders(session: Session, now: datetime, hours_before: int, notify: 
         write_transaction(session)
         claimed = session.execute(
             update(Consultation)
-            .where(Consultation.id == consultation_id, Consultation.reminder_sent_at.is_(None),
-                   Consultation.status == "booked")
+            .where(
+                Consultation.id == consultation_id,
+                Consultation.reminder_sent_at.is_(None),
+                Consultation.status == "booked",
+            )
             .values(reminder_sent_at=now)
         ).rowcount
         if claimed == 1:

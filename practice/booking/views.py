@@ -35,10 +35,14 @@ TZ_COOKIE = "practice_tz"
 
 # --- time zone of the visitor -------------------------------------------------------------
 
+
 def visitor_zone() -> tuple[str, str]:
     """(zone, where it came from): the ?tz= they chose, their saved choice, or our default."""
-    for source, value in (("query", request.args.get("tz")), ("form", request.form.get("tz")),
-                          ("cookie", request.cookies.get(TZ_COOKIE))):
+    for source, value in (
+        ("query", request.args.get("tz")),
+        ("form", request.form.get("tz")),
+        ("cookie", request.cookies.get(TZ_COOKIE)),
+    ):
         if value and timefmt.zone_or_none(value) is not None:
             return value, source
     return current_app.config["PRACTICE_DEFAULT_TIMEZONE"], "default"
@@ -46,8 +50,14 @@ def visitor_zone() -> tuple[str, str]:
 
 def remember_zone(response: Response, zone: str, source: str) -> Response:
     if source in ("query", "form"):
-        response.set_cookie(TZ_COOKIE, zone, max_age=60 * 60 * 24 * 365, samesite="Lax",
-                            httponly=False, secure=request.is_secure)
+        response.set_cookie(
+            TZ_COOKIE,
+            zone,
+            max_age=60 * 60 * 24 * 365,
+            samesite="Lax",
+            httponly=False,
+            secure=request.is_secure,
+        )
     return response
 
 
@@ -67,7 +77,12 @@ def slot_param(moment: datetime) -> str:
 
 
 def therapist_or_404(slug: str) -> Therapist:
-    therapist = get_session().scalars(select(Therapist).where(Therapist.slug == slug)).unique().one_or_none()
+    therapist = (
+        get_session()
+        .scalars(select(Therapist).where(Therapist.slug == slug))
+        .unique()
+        .one_or_none()
+    )
     if therapist is None:
         abort(404)
     return therapist
@@ -102,14 +117,21 @@ def week_bounds(zone: str, now: datetime) -> tuple[date, datetime, datetime, int
 
 # --- pages ---------------------------------------------------------------------------------
 
+
 @bp.get("/")
 def home():  # noqa: ANN201
     """The practice's therapists, and a way to the soonest time with anyone."""
     zone, source = visitor_zone()
     therapists = service.bookable_therapists(get_session())
-    response = make_response(render_template(
-        "practice/booking/home.html", therapists=therapists, zone=zone, zone_source=source,
-        zones=timefmt.known_zones()))
+    response = make_response(
+        render_template(
+            "practice/booking/home.html",
+            therapists=therapists,
+            zone=zone,
+            zone_source=source,
+            zones=timefmt.known_zones(),
+        )
+    )
     return remember_zone(response, zone, source)
 
 
@@ -122,12 +144,24 @@ def slots(slug: str):  # noqa: ANN201
     first, start, end, days = week_bounds(zone, now)
     found = service.open_slots(get_session(), therapist, now, start=start, end=end)
     horizon_end = timefmt.in_zone(now + timedelta(days=therapist.horizon_days), zone).date()
-    response = make_response(render_template(
-        "practice/booking/slots.html", therapist=therapist, zone=zone, zone_source=source,
-        zones=timefmt.known_zones(), days=days_of_slots(found, zone, first, days),
-        first=first, prev_from=first - timedelta(days=days) if first > timefmt.in_zone(now, zone).date() else None,
-        next_from=first + timedelta(days=days) if first + timedelta(days=days) <= horizon_end else None,
-        slot_param=slot_param))
+    response = make_response(
+        render_template(
+            "practice/booking/slots.html",
+            therapist=therapist,
+            zone=zone,
+            zone_source=source,
+            zones=timefmt.known_zones(),
+            days=days_of_slots(found, zone, first, days),
+            first=first,
+            prev_from=first - timedelta(days=days)
+            if first > timefmt.in_zone(now, zone).date()
+            else None,
+            next_from=first + timedelta(days=days)
+            if first + timedelta(days=days) <= horizon_end
+            else None,
+            slot_param=slot_param,
+        )
+    )
     return remember_zone(response, zone, source)
 
 
@@ -135,9 +169,16 @@ def slots(slug: str):  # noqa: ANN201
 def first_available():  # noqa: ANN201
     zone, source = visitor_zone()
     found = service.first_available(get_session(), clock.now())
-    response = make_response(render_template(
-        "practice/booking/first_available.html", found=found, zone=zone, zone_source=source,
-        zones=timefmt.known_zones(), slot_param=slot_param))
+    response = make_response(
+        render_template(
+            "practice/booking/first_available.html",
+            found=found,
+            zone=zone,
+            zone_source=source,
+            zones=timefmt.known_zones(),
+            slot_param=slot_param,
+        )
+    )
     return remember_zone(response, zone, source)
 
 
@@ -157,16 +198,33 @@ def book(slug: str):  # noqa: ANN201
 
     if form.validate_on_submit():
         client = service.ClientDetails(
-            name=form.name.data, email=form.email.data, phone=form.phone.data or "",
-            timezone=zone, kind=form.kind.data, partner_name=form.partner_name.data or "",
-            partner_email=form.partner_email.data or "", note=form.note.data or "")
+            name=form.name.data,
+            email=form.email.data,
+            phone=form.phone.data or "",
+            timezone=zone,
+            kind=form.kind.data,
+            partner_name=form.partner_name.data or "",
+            partner_email=form.partner_email.data or "",
+            note=form.note.data or "",
+        )
         try:
-            booking = service.book(get_session(), therapist.id, start, client,
-                                   form.idempotency_key.data, clock.now(), notify)
+            booking = service.book(
+                get_session(),
+                therapist.id,
+                start,
+                client,
+                form.idempotency_key.data,
+                clock.now(),
+                notify,
+            )
         except service.SlotTaken as taken:
             return render_template(
-                "practice/booking/taken.html", therapist=therapist, zone=zone,
-                nearest=taken.nearest, slot_param=slot_param), 409
+                "practice/booking/taken.html",
+                therapist=therapist,
+                zone=zone,
+                nearest=taken.nearest,
+                slot_param=slot_param,
+            ), 409
         except service.NotBookable:
             return render_template("practice/booking/not_bookable.html", therapist=therapist), 409
         if booking.created:
@@ -177,9 +235,17 @@ def book(slug: str):  # noqa: ANN201
     if request.method == "POST" and not form.idempotency_key.errors:
         form.ensure_idempotency_key()
     status = 422 if request.method == "POST" else 200
-    response = make_response(render_template(
-        "practice/booking/book.html", therapist=therapist, form=form, start=start, zone=zone,
-        length=therapist.consultation_minutes), status)
+    response = make_response(
+        render_template(
+            "practice/booking/book.html",
+            therapist=therapist,
+            form=form,
+            start=start,
+            zone=zone,
+            length=therapist.consultation_minutes,
+        ),
+        status,
+    )
     return remember_zone(response, zone, source)
 
 
@@ -190,6 +256,7 @@ def privacy():  # noqa: ANN201
 
 # --- managing a booking from the emailed link ---------------------------------------------
 
+
 def find_by_token(token: str) -> Consultation | None:
     """The booking a manage link names, if the link is genuine, unexpired and still current."""
     max_age = int(current_app.config["PRACTICE_MANAGE_LINK_MAX_AGE_DAYS"]) * 86400
@@ -197,8 +264,12 @@ def find_by_token(token: str) -> Consultation | None:
         public_id, nonce = read_manage_token(current_app.config["SECRET_KEY"], token, max_age)
     except InvalidLink:
         return None
-    consultation = get_session().scalars(
-        select(Consultation).where(Consultation.public_id == public_id)).unique().one_or_none()
+    consultation = (
+        get_session()
+        .scalars(select(Consultation).where(Consultation.public_id == public_id))
+        .unique()
+        .one_or_none()
+    )
     if consultation is None or not hmac.compare_digest(consultation.manage_nonce, nonce):
         return None
     return consultation
@@ -214,10 +285,16 @@ def consultation_from_token(token: str) -> Consultation:
 @bp.get("/consultations/<token>")
 def manage(token: str):  # noqa: ANN201
     consultation = consultation_from_token(token)
-    response = make_response(render_template(
-        "practice/booking/manage.html", c=consultation, token=token,
-        just_booked=request.args.get("booked") == "1", cancel_form=CancelForm(),
-        is_past=consultation.starts_at <= clock.now()))
+    response = make_response(
+        render_template(
+            "practice/booking/manage.html",
+            c=consultation,
+            token=token,
+            just_booked=request.args.get("booked") == "1",
+            cancel_form=CancelForm(),
+            is_past=consultation.starts_at <= clock.now(),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -226,9 +303,14 @@ def manage(token: str):  # noqa: ANN201
 def calendar_file(token: str):  # noqa: ANN201
     consultation = consultation_from_token(token)
     body = calendar_for(consultation, url_for(".manage", token=token, _external=True))
-    return Response(body, mimetype="text/calendar", headers={
-        "Content-Disposition": "attachment; filename=consultation.ics",
-        "Cache-Control": "no-store"})
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": "attachment; filename=consultation.ics",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.post("/consultations/<token>/cancel")
@@ -269,14 +351,26 @@ def reschedule(token: str):  # noqa: ANN201
                 send_after_commit(moved.id)
                 return redirect(url_for(".manage", token=manage_token(moved), moved=1), code=303)
     first, start, end, days = week_bounds(zone, now)
-    found = service.open_slots(get_session(), therapist, now, start=start, end=end,
-                               ignore_id=consultation.id)
+    found = service.open_slots(
+        get_session(), therapist, now, start=start, end=end, ignore_id=consultation.id
+    )
     form.tz.data = zone
     status = 409 if taken_message else (422 if request.method == "POST" else 200)
-    response = make_response(render_template(
-        "practice/booking/reschedule.html", c=consultation, token=token, form=form,
-        zone=zone, zone_source=source, zones=timefmt.known_zones(),
-        days=days_of_slots(found, zone, first, days), first=first, slot_param=slot_param,
-        taken_message=taken_message), status)
+    response = make_response(
+        render_template(
+            "practice/booking/reschedule.html",
+            c=consultation,
+            token=token,
+            form=form,
+            zone=zone,
+            zone_source=source,
+            zones=timefmt.known_zones(),
+            days=days_of_slots(found, zone, first, days),
+            first=first,
+            slot_param=slot_param,
+            taken_message=taken_message,
+        ),
+        status,
+    )
     response.headers["Cache-Control"] = "no-store"
     return remember_zone(response, zone, source)

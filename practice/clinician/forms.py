@@ -27,7 +27,10 @@ BLANK_WINDOW_ROWS = 3
 
 
 class WindowForm(Form):
-    weekday = SelectField("Day", choices=[SelectChoice("", "—")] + [SelectChoice(str(i), d) for i, d in enumerate(WEEKDAYS)])
+    weekday = SelectField(
+        "Day",
+        choices=[SelectChoice("", "—")] + [SelectChoice(str(i), d) for i, d in enumerate(WEEKDAYS)],
+    )
     start = TimeField("From", validators=[Optional()])
     end = TimeField("Until", validators=[Optional()])
 
@@ -39,26 +42,39 @@ class AvailabilityForm(FlaskForm):
     timezone = SelectField("Your time zone", validators=[DataRequired()])
     consultation_minutes = IntegerField(
         "Consultation length (minutes)",
-        validators=[DataRequired("Please give a length."),
-                    NumberRange(20, 30, "A free consultation lasts between 20 and 30 minutes.")])
+        validators=[
+            DataRequired("Please give a length."),
+            NumberRange(20, 30, "A free consultation lasts between 20 and 30 minutes."),
+        ],
+    )
     buffer_before_minutes = IntegerField(
         "Buffer before (minutes)",
-        validators=[NumberRange(0, 120, "Buffers are between 0 and 120 minutes.")], default=0)
+        validators=[NumberRange(0, 120, "Buffers are between 0 and 120 minutes.")],
+        default=0,
+    )
     buffer_after_minutes = IntegerField(
         "Buffer after (minutes)",
-        validators=[NumberRange(0, 120, "Buffers are between 0 and 120 minutes.")], default=10)
+        validators=[NumberRange(0, 120, "Buffers are between 0 and 120 minutes.")],
+        default=10,
+    )
     minimum_notice_hours = IntegerField(
         "Minimum notice (hours)",
-        validators=[NumberRange(0, 24 * 14, "Notice is between 0 hours and 14 days.")], default=24)
+        validators=[NumberRange(0, 24 * 14, "Notice is between 0 hours and 14 days.")],
+        default=24,
+    )
     horizon_days = IntegerField(
         "Clients can book up to (days ahead)",
-        validators=[NumberRange(1, 365, "The horizon is between 1 and 365 days.")], default=28)
+        validators=[NumberRange(1, 365, "The horizon is between 1 and 365 days.")],
+        default=28,
+    )
     accepting_new_clients = BooleanField("Accepting new clients")
     windows = FieldList(FormField(WindowForm), min_entries=1)
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [SelectChoice(z, timefmt.zone_label(z)) for z in timefmt.known_zones()]
+        self.timezone.choices = [
+            SelectChoice(z, timefmt.zone_label(z)) for z in timefmt.known_zones()
+        ]
 
     def validate_windows(self, field) -> None:  # noqa: ANN001
         seen: dict[int, list[tuple]] = {}
@@ -68,7 +84,10 @@ class AvailabilityForm(FlaskForm):
             if row.is_blank():
                 continue
             if not row.weekday.data or row.start.data is None or row.end.data is None:
-                row.weekday.errors = [*row.weekday.errors, "Please fill in the day, start and end, or clear the row."]
+                row.weekday.errors = [
+                    *row.weekday.errors,
+                    "Please fill in the day, start and end, or clear the row.",
+                ]
                 problems = True
                 continue
             if row.end.data <= row.start.data:
@@ -78,15 +97,21 @@ class AvailabilityForm(FlaskForm):
             day = int(row.weekday.data)
             for start, end in seen.get(day, []):
                 if row.start.data < end and start < row.end.data:
-                    row.start.errors = [*row.start.errors, f"This overlaps another {WEEKDAYS[day]} window."]
+                    row.start.errors = [
+                        *row.start.errors,
+                        f"This overlaps another {WEEKDAYS[day]} window.",
+                    ]
                     problems = True
             seen.setdefault(day, []).append((row.start.data, row.end.data))
         if problems:
             raise ValidationError("Please correct the highlighted availability windows.")
 
     def filled_windows(self) -> list[tuple[int, object, object]]:
-        return [(int(e.form.weekday.data), e.form.start.data, e.form.end.data)
-                for e in self.windows.entries if not e.form.is_blank()]
+        return [
+            (int(e.form.weekday.data), e.form.start.data, e.form.end.data)
+            for e in self.windows.entries
+            if not e.form.is_blank()
+        ]
 
 
 class TimeOffForm(FlaskForm):
@@ -99,18 +124,38 @@ class TimeOffForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    status = SelectField(choices=[SelectChoice("completed", "Completed"), SelectChoice("no_show", "No-show"),
-                                  SelectChoice("cancelled", "Cancel")])
+    status = SelectField(
+        choices=[
+            SelectChoice("completed", "Completed"),
+            SelectChoice("no_show", "No-show"),
+            SelectChoice("cancelled", "Cancel"),
+        ]
+    )
 
 
 class NewTherapistForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Please give a name."), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired("Please give an email."), Email("Please check the email address."), Length(max=254)])
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Please give an email."),
+            Email("Please check the email address."),
+            Length(max=254),
+        ],
+    )
     credentials = StringField("Credentials (e.g. LMFT)", validators=[Length(max=120)])
     bio = TextAreaField("Short introduction for clients", validators=[Length(max=2000)])
     timezone = SelectField("Time zone", validators=[DataRequired()])
-    password = PasswordField("Temporary password", validators=[DataRequired("Please set a password."), Length(min=12, message="Passwords need at least 12 characters.")])
+    password = PasswordField(
+        "Temporary password",
+        validators=[
+            DataRequired("Please set a password."),
+            Length(min=12, message="Passwords need at least 12 characters."),
+        ],
+    )
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [SelectChoice(z, timefmt.zone_label(z)) for z in timefmt.known_zones()]
+        self.timezone.choices = [
+            SelectChoice(z, timefmt.zone_label(z)) for z in timefmt.known_zones()
+        ]

@@ -20,7 +20,11 @@ from practice.booking.models import (
 
 
 def therapist_for(session: Session, user: StaffUser) -> Therapist | None:
-    return session.scalars(select(Therapist).where(Therapist.user_id == user.id)).unique().one_or_none()
+    return (
+        session.scalars(select(Therapist).where(Therapist.user_id == user.id))
+        .unique()
+        .one_or_none()
+    )
 
 
 def save_availability(
@@ -29,7 +33,9 @@ def save_availability(
     """Replace the rules and the weekly windows together: a half-saved week never shows."""
     for key, value in settings.items():
         setattr(therapist, key, value)
-    therapist.windows = [AvailabilityWindow(weekday=d, start_time=s, end_time=e) for d, s, e in windows]
+    therapist.windows = [
+        AvailabilityWindow(weekday=d, start_time=s, end_time=e) for d, s, e in windows
+    ]
     session.commit()
 
 
@@ -51,8 +57,10 @@ def upcoming(session: Session, now: datetime, therapist: Therapist | None) -> li
     """Booked consultations from today on (and recent ones still to be marked)."""
     stmt = (
         select(Consultation)
-        .where(Consultation.ends_at >= now.replace(hour=0, minute=0, second=0, microsecond=0),
-               Consultation.status != "cancelled")
+        .where(
+            Consultation.ends_at >= now.replace(hour=0, minute=0, second=0, microsecond=0),
+            Consultation.status != "cancelled",
+        )
         .order_by(Consultation.starts_at)
         .limit(500)
     )
@@ -75,13 +83,26 @@ def unique_slug(session: Session, name: str) -> str:
 
 
 def add_therapist(
-    session: Session, *, email: str, name: str, password: str, timezone: str,
-    credentials: str = "", bio: str = "", role: str = "therapist",
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    timezone: str,
+    credentials: str = "",
+    bio: str = "",
+    role: str = "therapist",
 ) -> Therapist:
     """A staff account and its bookable profile, created together."""
     user = create_staff_user(session, email, name, role, password)
-    therapist = Therapist(user=user, slug=unique_slug(session, name), display_name=name.strip(),
-                          credentials=credentials, bio=bio, timezone=timezone)
+    therapist = Therapist(
+        user=user,
+        slug=unique_slug(session, name),
+        display_name=name.strip(),
+        credentials=credentials,
+        bio=bio,
+        timezone=timezone,
+    )
     session.add(therapist)
     session.commit()
     return therapist

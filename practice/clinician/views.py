@@ -25,9 +25,15 @@ from practice.mail.delivery import send_after_commit
 
 bp = Blueprint("clinician", __name__)
 
-SETTINGS_FIELDS = ("timezone", "consultation_minutes", "buffer_before_minutes",
-                   "buffer_after_minutes", "minimum_notice_hours", "horizon_days",
-                   "accepting_new_clients")
+SETTINGS_FIELDS = (
+    "timezone",
+    "consultation_minutes",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "minimum_notice_hours",
+    "horizon_days",
+    "accepting_new_clients",
+)
 
 
 def _own_therapist() -> Therapist:
@@ -55,9 +61,16 @@ def schedule():  # noqa: ANN201
     therapist = service.therapist_for(session, staff)
     # Admins who don't see clients themselves see the whole practice's schedule.
     scope = therapist if therapist is not None or not staff.is_admin else None
-    consultations = service.upcoming(session, clock.now(), scope) if (therapist or staff.is_admin) else []
-    return render_template("practice/clinician/schedule.html", consultations=consultations,
-                           therapist=therapist, outcome_form=OutcomeForm(), now=clock.now())
+    consultations = (
+        service.upcoming(session, clock.now(), scope) if (therapist or staff.is_admin) else []
+    )
+    return render_template(
+        "practice/clinician/schedule.html",
+        consultations=consultations,
+        therapist=therapist,
+        outcome_form=OutcomeForm(),
+        now=clock.now(),
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/outcome")
@@ -102,12 +115,17 @@ def settings():  # noqa: ANN201
         while len(form.windows.entries):
             form.windows.pop_entry()
         for window in therapist.windows:
-            form.windows.append_entry({"weekday": str(window.weekday),
-                                       "start": window.start_time, "end": window.end_time})
+            form.windows.append_entry(
+                {"weekday": str(window.weekday), "start": window.start_time, "end": window.end_time}
+            )
     for _ in range(BLANK_WINDOW_ROWS):
         form.windows.append_entry()
-    return render_template("practice/clinician/settings.html", form=form, therapist=therapist,
-                           time_off_form=TimeOffForm()), (422 if form.errors else 200)
+    return render_template(
+        "practice/clinician/settings.html",
+        form=form,
+        therapist=therapist,
+        time_off_form=TimeOffForm(),
+    ), (422 if form.errors else 200)
 
 
 @bp.post("/settings/time-off")
@@ -143,9 +161,15 @@ def therapists():  # noqa: ANN201
     form = NewTherapistForm()
     if form.validate_on_submit():
         try:
-            service.add_therapist(session, email=form.email.data, name=form.name.data,
-                                  password=form.password.data, timezone=form.timezone.data,
-                                  credentials=form.credentials.data or "", bio=form.bio.data or "")
+            service.add_therapist(
+                session,
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                timezone=form.timezone.data,
+                credentials=form.credentials.data or "",
+                bio=form.bio.data or "",
+            )
         except AccountError as exc:
             session.rollback()
             form.email.errors = [*form.email.errors, str(exc)]
@@ -154,5 +178,5 @@ def therapists():  # noqa: ANN201
             return redirect(url_for(".therapists"))
     roster = list(session.scalars(select(Therapist).order_by(Therapist.display_name)).unique())
     return render_template("practice/clinician/therapists.html", form=form, roster=roster), (
-        422 if form.errors else 200)
-
+        422 if form.errors else 200
+    )

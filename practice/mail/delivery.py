@@ -32,9 +32,12 @@ def send_after_commit(consultation_id: int) -> None:
     ).all()
     session.rollback()
     try:
-        outbox.deliver_due(session, current_app.config, current_app.instance_path,
-                           clock.now(), only_ids=ids)
+        outbox.deliver_due(
+            session, current_app.config, current_app.instance_path, clock.now(), only_ids=ids
+        )
     except Exception as exc:  # the booking stands whatever the mail server does
         session.rollback()
-        log.warning("sending right after commit failed (%s); the outbox keeps the emails",
-                    type(exc).__name__)
+        log.warning(
+            "sending right after commit failed (%s); the outbox keeps the emails",
+            type(exc).__name__,
+        )

@@ -99,12 +99,15 @@ class SMTPTransport:
         try:
             if c["PRACTICE_SMTP_SSL"]:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    c["PRACTICE_SMTP_HOST"], int(c["PRACTICE_SMTP_PORT"]),
-                    timeout=c["PRACTICE_SMTP_TIMEOUT"], context=ssl.create_default_context(),
+                    c["PRACTICE_SMTP_HOST"],
+                    int(c["PRACTICE_SMTP_PORT"]),
+                    timeout=c["PRACTICE_SMTP_TIMEOUT"],
+                    context=ssl.create_default_context(),
                 )
             else:
                 smtp = smtplib.SMTP(
-                    c["PRACTICE_SMTP_HOST"], int(c["PRACTICE_SMTP_PORT"]),
+                    c["PRACTICE_SMTP_HOST"],
+                    int(c["PRACTICE_SMTP_PORT"]),
                     timeout=c["PRACTICE_SMTP_TIMEOUT"],
                 )
         except (OSError, smtplib.SMTPException) as exc:
@@ -154,7 +157,9 @@ class DirectoryTransport:
                 yield exc
 
 
-def transport_for(config: Mapping[str, Any], instance_path: str) -> SMTPTransport | DirectoryTransport:
+def transport_for(
+    config: Mapping[str, Any], instance_path: str
+) -> SMTPTransport | DirectoryTransport:
     if config["PRACTICE_SMTP_HOST"]:
         return SMTPTransport(config)
     return DirectoryTransport(config["PRACTICE_MAIL_DIR"] or os.path.join(instance_path, "mail"))
