@@ -1,5 +1,6 @@
 """Every model, imported in one place so metadata (and Alembic) sees all tables."""
 
+from practice.audit.models import AuditEvent
 from practice.auth.models import StaffUser
 from practice.booking.models import (
     AvailabilityWindow,
@@ -11,6 +12,7 @@ from practice.db import Base
 from practice.mail.models import OutboxMessage
 
 __all__ = [
+    "AuditEvent",
     "AvailabilityWindow",
     "Base",
     "Consultation",
