@@ -1,0 +1,1 @@
+"""Intake: the questionnaires a client answers before a consultation, and how they are read."""
