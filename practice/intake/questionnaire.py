@@ -316,7 +316,8 @@ def _patterns(r: _Reader, data: dict) -> list[dict]:
         elevated = r.number(table, "elevated", at)
         high = r.number(table, "high", at)
         if not 1 <= elevated < high <= 5:
-            field_ = "elevated" if not 1 <= elevated < high else "high"
+            # Blame a threshold off the 1-5 scale first; otherwise high is not above elevated.
+            field_ = "elevated" if not 1 <= elevated <= 5 else "high"
             r.fail(
                 f"{at}.{field_}",
                 f"thresholds must satisfy 1 <= elevated < high <= 5 (got {elevated}, {high})",
