@@ -73,7 +73,9 @@ def seed(app, therapists: int, past: int, future: int) -> list[str]:  # noqa: AN
             ids.append(t.id)
             slugs.append(t.slug)
         rows = []
-        for n in range(past):
+        # Oldest first: each insert then lands after everything stored, which is what a real
+        # practice's history looks like, and keeps SQLite's overlap trigger to an index probe.
+        for n in reversed(range(past)):
             tid = ids[n % therapists]
             start = NOW - timedelta(days=1) - SLOT * (n // therapists)
             rows.append(_row(tid, start, f"p{n}", "completed"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Flask
@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from practice import db
+from practice.booking.pagecache import Memo
 from practice.config import apply_defaults
 from practice.paths import STATIC_DIR, TEMPLATES_DIR
 
@@ -26,6 +27,7 @@ class PracticeState:
     sessionmaker: sessionmaker[Session]
     limiter: Limiter
     url_prefix: str
+    slot_pages: Memo = field(default_factory=Memo)
 
 
 def database_url(app: Flask) -> str:

@@ -18,6 +18,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(timefmt.when, "practice_when")
     app.add_template_filter(timefmt.zone_label, "practice_zone_label")
     app.add_template_global(practice_config, "practice_config")
+    app.add_template_global(timefmt.zone_options, "practice_zone_options")
     app.add_template_global(current_staff, "practice_staff")
     # Our own name for it: CSRFProtect's csrf_token() exists only where a host set it up.
     app.add_template_global(generate_csrf, "practice_csrf_token")

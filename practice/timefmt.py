@@ -6,6 +6,8 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from markupsafe import Markup, escape
+
 
 @lru_cache(maxsize=1)
 def known_zones() -> tuple[str, ...]:
@@ -53,3 +55,24 @@ def when(moment: datetime, zone: str) -> str:
 
 def zone_label(zone: str) -> str:
     return zone.replace("_", " ")
+
+
+@lru_cache(maxsize=1)
+def _zone_option_list() -> str:
+    return "".join(
+        f'<option value="{escape(z)}">{escape(zone_label(z))}</option>' for z in known_zones()
+    )
+
+
+def zone_options(selected: str) -> Markup:
+    """Every zone as <option>s, the visitor's selected: built once, not on every page view."""
+    options = _zone_option_list()
+    if selected in known_zones():
+        marker = f'<option value="{escape(selected)}">'
+        options = options.replace(marker, marker[:-1] + " selected>", 1)
+    else:
+        options = (
+            f'<option value="{escape(selected)}" selected>{escape(zone_label(selected))}</option>'
+            + options
+        )
+    return Markup(options)

@@ -49,17 +49,26 @@ class Therapist(Base):
 
     def rules(self) -> AvailabilityRules:
         """The pure availability rules the slot computation works from."""
-        return AvailabilityRules(
-            timezone=self.timezone,
-            windows=tuple(WeeklyWindow(w.weekday, w.start_time, w.end_time) for w in self.windows),
-            time_off=tuple(TimeOff(t.first_day, t.last_day) for t in self.time_off),
-            length=timedelta(minutes=self.consultation_minutes),
-            buffer_before=timedelta(minutes=self.buffer_before_minutes),
-            buffer_after=timedelta(minutes=self.buffer_after_minutes),
-            minimum_notice=timedelta(hours=self.minimum_notice_hours),
-            horizon=timedelta(days=self.horizon_days),
-            accepting_new_clients=self.accepting_new_clients,
+        return rules_from(
+            self,
+            [(w.weekday, w.start_time, w.end_time) for w in self.windows],
+            [(t.first_day, t.last_day) for t in self.time_off],
         )
+
+
+def rules_from(therapist, windows, time_off) -> AvailabilityRules:  # noqa: ANN001
+    """Rules from a therapist's settings (a model or a plain row) and its windows and days off."""
+    return AvailabilityRules(
+        timezone=therapist.timezone,
+        windows=tuple(WeeklyWindow(day, start, end) for day, start, end in windows),
+        time_off=tuple(TimeOff(first, last) for first, last in time_off),
+        length=timedelta(minutes=therapist.consultation_minutes),
+        buffer_before=timedelta(minutes=therapist.buffer_before_minutes),
+        buffer_after=timedelta(minutes=therapist.buffer_after_minutes),
+        minimum_notice=timedelta(hours=therapist.minimum_notice_hours),
+        horizon=timedelta(days=therapist.horizon_days),
+        accepting_new_clients=therapist.accepting_new_clients,
+    )
 
 
 class AvailabilityWindow(Base):

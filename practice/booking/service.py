@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from practice.booking import slots
-from practice.booking.models import Consultation, Therapist, _new_nonce
+from practice.booking.models import (
+    AvailabilityWindow,
+    Consultation,
+    Therapist,
+    TimeOffPeriod,
+    _new_nonce,
+    rules_from,
+)
 from practice.db import write_transaction
 
 # Called inside the transaction so the emails are written with the change they announce.
@@ -61,6 +68,47 @@ def busy_intervals(
     if ignore_id is not None:
         stmt = stmt.where(Consultation.id != ignore_id)
     return [slots.Interval(start, end) for start, end in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class TherapistPage:
+    """What the public slot page shows of a therapist, plus the rules for its slots."""
+
+    id: int
+    slug: str
+    display_name: str
+    credentials: str
+    bio: str
+    consultation_minutes: int
+    horizon_days: int
+    accepting_new_clients: bool
+    rules: slots.AvailabilityRules
+
+
+def therapist_page(session: Session, slug: str) -> TherapistPage | None:
+    """Read with plain rows, not ORM objects: the busiest public page pays for every query."""
+    t = Therapist.__table__
+    row = session.execute(select(t).where(t.c.slug == slug)).first()
+    if row is None:
+        return None
+    w, off = AvailabilityWindow.__table__, TimeOffPeriod.__table__
+    windows = session.execute(
+        select(w.c.weekday, w.c.start_time, w.c.end_time).where(w.c.therapist_id == row.id)
+    ).all()
+    time_off = session.execute(
+        select(off.c.first_day, off.c.last_day).where(off.c.therapist_id == row.id)
+    ).all()
+    return TherapistPage(
+        id=row.id,
+        slug=row.slug,
+        display_name=row.display_name,
+        credentials=row.credentials,
+        bio=row.bio,
+        consultation_minutes=row.consultation_minutes,
+        horizon_days=row.horizon_days,
+        accepting_new_clients=row.accepting_new_clients,
+        rules=rules_from(row, windows, time_off),
+    )
 
 
 def open_slots(

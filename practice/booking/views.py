@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections import OrderedDict
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import quote as url_quote
 
 from flask import (
     Blueprint,
@@ -17,10 +18,13 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from practice import clock, timefmt
 from practice.booking import service
+from practice.booking import slots as slot_core
 from practice.booking.forms import BookingForm, CancelForm, RescheduleForm
 from practice.booking.models import Consultation, Therapist
 from practice.booking.notifications import calendar_for, manage_token, notify
@@ -79,7 +83,11 @@ def slot_param(moment: datetime) -> str:
 def therapist_or_404(slug: str) -> Therapist:
     therapist = (
         get_session()
-        .scalars(select(Therapist).where(Therapist.slug == slug))
+        .scalars(
+            select(Therapist)
+            .where(Therapist.slug == slug)
+            .options(selectinload(Therapist.windows), selectinload(Therapist.time_off))
+        )
         .unique()
         .one_or_none()
     )
@@ -115,6 +123,53 @@ def week_bounds(zone: str, now: datetime) -> tuple[date, datetime, datetime, int
     return first, start, end, days
 
 
+def slot_list_html(
+    therapist: service.TherapistPage,
+    now: datetime,
+    zone: str,
+    first: date,
+    start: datetime,
+    end: datetime,
+    days: int,
+) -> Markup:
+    """The week's slot list, rendered once per distinct input (see booking.pagecache)."""
+    session = get_session()
+    rules = therapist.rules
+    # Whole minutes, rounded up: never shows a time that is already inside the notice period.
+    minute = (now + timedelta(minutes=1) - timedelta(microseconds=1)).replace(
+        second=0, microsecond=0
+    )
+    window = slots_lookup_range(rules, minute, start, end)
+    busy = tuple(sorted(service.busy_intervals(session, therapist.id, window)))
+    book_url = url_for("practice.booking.book", slug=therapist.slug)
+    key = (therapist.id, book_url, rules, busy, minute, zone, first, days)
+
+    def render() -> Markup:
+        found = slot_core.open_slots(rules, busy, minute, start=start, end=end)
+        return Markup(
+            render_template(
+                "practice/booking/_day_slots.html",
+                therapist=therapist,
+                zone=zone,
+                days=days_of_slots(found, zone, first, days),
+                book_url=book_url,
+                zone_query=url_quote(zone, safe="/"),
+                slot_param=slot_param,
+            )
+        )
+
+    return current_app.extensions["practice"].slot_pages.get_or_make(key, render)
+
+
+def slots_lookup_range(rules, now: datetime, start: datetime, end: datetime):  # noqa: ANN001, ANN201
+    """Busy time that can touch a slot starting in [start, end): no more rows than needed."""
+    full = slot_core.lookup_range(rules, now)
+    return slot_core.Interval(
+        max(full.start, start - rules.buffer_before),
+        min(full.end, end + rules.length + rules.buffer_after),
+    )
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 
@@ -138,11 +193,13 @@ def home():  # noqa: ANN201
 @bp.get("/therapists/<slug>")
 def slots(slug: str):  # noqa: ANN201
     """A therapist's open slots, a week at a time, in the visitor's own time zone."""
-    therapist = therapist_or_404(slug)
+    therapist = service.therapist_page(get_session(), slug)
+    if therapist is None:
+        abort(404)
     zone, source = visitor_zone()
     now = clock.now()
     first, start, end, days = week_bounds(zone, now)
-    found = service.open_slots(get_session(), therapist, now, start=start, end=end)
+    day_list = slot_list_html(therapist, now, zone, first, start, end, days)
     horizon_end = timefmt.in_zone(now + timedelta(days=therapist.horizon_days), zone).date()
     response = make_response(
         render_template(
@@ -151,7 +208,7 @@ def slots(slug: str):  # noqa: ANN201
             zone=zone,
             zone_source=source,
             zones=timefmt.known_zones(),
-            days=days_of_slots(found, zone, first, days),
+            day_list=day_list,
             first=first,
             prev_from=first - timedelta(days=days)
             if first > timefmt.in_zone(now, zone).date()
