@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
         {"label": "National Domestic Violence Hotline", "contact": "1-800-799-7233"},
     ],
     "PRACTICE_PRIVACY_CONTACT": "privacy@example.org",
+    # Couples worksheets: the library folder (empty means forms/worksheets/), the paper a
+    # practice usually prints on ("letter" or "a4"), and how many finished PDFs to keep in memory.
+    "PRACTICE_WORKSHEETS_DIR": "",
+    "PRACTICE_WORKSHEET_PAPER": "letter",
+    "PRACTICE_WORKSHEET_CACHE_SIZE": 64,
 }
 
 

@@ -125,6 +125,11 @@ def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:
     parent.register_blueprint(api.bp, url_prefix="/api/v1")
     parent.register_blueprint(auth_bp, url_prefix="/staff")
     parent.register_blueprint(clinician_bp, url_prefix="/staff")
+    from practice.worksheets import service as worksheets
+    from practice.worksheets.views import bp as worksheets_bp
+
+    worksheets.init_app(app)  # loads and checks forms/worksheets/: a bad file stops start-up
+    parent.register_blueprint(worksheets_bp, url_prefix="/staff/worksheets")
     from practice.errors import register_error_handlers
 
     register_error_handlers(app, parent)
