@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from practice import clock, migrate
+from practice.intake.cli import forms_group
 from practice.worksheets.cli import worksheet_group
 
 
@@ -111,7 +112,15 @@ def send_reminders() -> None:
     click.echo(f"queued {queued} reminders; sent {report.sent}, will retry {report.failed}")
 
 
-COMMANDS = (init_db, create_user, seed_demo, send_outbox, send_reminders, worksheet_group)
+COMMANDS = (
+    init_db,
+    create_user,
+    seed_demo,
+    send_outbox,
+    send_reminders,
+    worksheet_group,
+    forms_group,
+)
 
 # Mounted in a host app as `flask practice ...`.
 practice_group = AppGroup("practice", help="The practice plugin's commands.")

@@ -40,7 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "PRACTICE_URGENT_HELP": [
         {"label": "In an emergency, call", "contact": "911"},
         {"label": "Suicide & Crisis Lifeline: call or text", "contact": "988"},
-        {"label": "National Domestic Violence Hotline", "contact": "1-800-799-7233"},
+        {
+            "label": "National Domestic Violence Hotline",
+            "contact": "1-800-799-7233, or text START to 88788",
+        },
     ],
     "PRACTICE_PRIVACY_CONTACT": "privacy@example.org",
     # Couples worksheets: the library folder (empty means forms/worksheets/), the paper a
@@ -48,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "PRACTICE_WORKSHEETS_DIR": "",
     "PRACTICE_WORKSHEET_PAPER": "letter",
     "PRACTICE_WORKSHEET_CACHE_SIZE": 64,
+    # The questionnaire every client answers before a consultation (forms/questionnaires/<id>/).
+    "PRACTICE_INTAKE_FORM": "relationship-intake",
+    "PRACTICE_INTAKE_LINK_MAX_AGE_DAYS": 120,
 }
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from practice import db
 from practice.booking.pagecache import Memo
 from practice.config import apply_defaults
-from practice.paths import STATIC_DIR, TEMPLATES_DIR
+from practice.intake.questionnaire import Catalog, FormFileError, load_catalog
+from practice.paths import FORMS_DIR, STATIC_DIR, TEMPLATES_DIR
 
 
 @dataclass
@@ -27,6 +28,7 @@ class PracticeState:
     sessionmaker: sessionmaker[Session]
     limiter: Limiter
     url_prefix: str
+    questionnaires: Catalog
     slot_pages: Memo = field(default_factory=Memo)
 
 
@@ -58,11 +60,26 @@ class Practice:
             sessionmaker=db.make_sessionmaker(engine),
             limiter=limiter,
             url_prefix=url_prefix,
+            questionnaires=_load_questionnaires(app),
         )
         app.teardown_appcontext(db.close_session)
         _setup_login(app)
         _register_blueprints(app, url_prefix, limiter)
         _register_cli(app)
+
+
+def _load_questionnaires(app: Flask) -> Catalog:
+    """Read and check every questionnaire file now: a bad one stops start-up, naming the file
+    and the field, instead of failing in front of a client."""
+    catalog = load_catalog()
+    form_id = app.config["PRACTICE_INTAKE_FORM"]
+    try:
+        catalog.get(form_id)
+    except KeyError:
+        raise FormFileError(
+            str(FORMS_DIR / "questionnaires"), "PRACTICE_INTAKE_FORM", f"no form named {form_id!r}"
+        ) from None
+    return catalog
 
 
 def _make_limiter(app: Flask) -> Limiter:
@@ -125,6 +142,9 @@ def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:
     parent.register_blueprint(api.bp, url_prefix="/api/v1")
     parent.register_blueprint(auth_bp, url_prefix="/staff")
     parent.register_blueprint(clinician_bp, url_prefix="/staff")
+    from practice.intake.views import bp as intake_bp
+
+    parent.register_blueprint(intake_bp)
     from practice.worksheets import service as worksheets
     from practice.worksheets.views import bp as worksheets_bp
 

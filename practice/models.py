@@ -9,6 +9,7 @@ from practice.booking.models import (
     TimeOffPeriod,
 )
 from practice.db import Base
+from practice.intake.models import Intake, IntakeAnswer
 from practice.mail.models import OutboxMessage
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "AvailabilityWindow",
     "Base",
     "Consultation",
+    "Intake",
+    "IntakeAnswer",
     "OutboxMessage",
     "StaffUser",
     "Therapist",

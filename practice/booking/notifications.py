@@ -67,8 +67,28 @@ def calendar_for(consultation: Consultation, manage_url: str) -> str:
     )
 
 
+def _intake_links(session: Session, consultation: Consultation, event: str) -> str | None:
+    """Open the intakes with a new booking; the client's link while theirs is unanswered."""
+    from practice.intake import notifications as intake_mail
+    from practice.intake.links import intake_url
+    from practice.intake.service import intakes_for
+
+    if event == "booked":
+        intakes = intake_mail.open_for_booking(session, consultation)
+        for intake in intakes:
+            if intake.respondent == "partner" and consultation.partner_email:
+                intake_mail.queue_partner_invitation(session, consultation, intake)
+    else:
+        intakes = intakes_for(session, consultation.id)
+    mine = next((i for i in intakes if i.respondent == "client"), None)
+    if mine is None or mine.submitted or consultation.status == "cancelled":
+        return None
+    return intake_url(mine)
+
+
 def notify(session: Session, consultation: Consultation, event: str) -> None:
-    """Queue the client's email (with its calendar file) and the therapist's."""
+    """Queue the client's email (with its calendar file) and the therapist's; with a new
+    booking, open the intakes (and send the partner theirs) in the same transaction."""
     now = utcnow()
     with link_context():
         manage_url = url_for(
@@ -79,6 +99,7 @@ def notify(session: Session, consultation: Consultation, event: str) -> None:
             "therapist": consultation.therapist,
             "manage_url": manage_url,
             "event": event,
+            "intake_url": _intake_links(session, consultation, event),
         }
         calendar = calendar_for(consultation, manage_url)
         outbox.queue(

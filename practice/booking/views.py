@@ -30,6 +30,9 @@ from practice.booking.models import Consultation, Therapist
 from practice.booking.notifications import calendar_for, manage_token, notify
 from practice.booking.tokens import InvalidLink, read_manage_token
 from practice.db import get_session
+from practice.intake.links import intake_url
+from practice.intake.models import Intake
+from practice.intake.service import intakes_for
 from practice.mail.delivery import send_after_commit
 
 bp = Blueprint("booking", __name__)
@@ -350,10 +353,23 @@ def manage(token: str):  # noqa: ANN201
             just_booked=request.args.get("booked") == "1",
             cancel_form=CancelForm(),
             is_past=consultation.starts_at <= clock.now(),
+            intake_links=intake_links_for(consultation),
         )
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def intake_links_for(consultation: Consultation) -> list[tuple[Intake, str]]:
+    """The client's own intake link, and the partner's when we had no email to send it to."""
+    if consultation.status == "cancelled":
+        return []
+    return [
+        (intake, intake_url(intake))
+        for intake in intakes_for(get_session(), consultation.id)
+        if not intake.submitted
+        and (intake.respondent == "client" or not consultation.partner_email)
+    ]
 
 
 @bp.get("/consultations/<token>/calendar.ics")

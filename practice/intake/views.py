@@ -1,0 +1,283 @@
+"""Intake pages: the client's private form, and the therapist's review queue and intake pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import Length
+
+from practice import clock
+from practice.audit import record
+from practice.auth.access import current_staff, staff_required
+from practice.booking.models import Consultation
+from practice.booking.tokens import InvalidLink
+from practice.db import get_session
+from practice.intake import fhir, service
+from practice.intake.forms import build_form
+from practice.intake.links import read_intake_token
+from practice.intake.models import Intake
+from practice.intake.notifications import catalog, queue_urgent_alert
+from practice.intake.scoring import LEVELS
+from practice.mail.delivery import send_after_commit
+
+bp = Blueprint("intake", __name__)
+
+# How long after submitting the same person may still be shown the help they were shown then
+# (a double click replaces the first response page in the browser).
+URGENT_PAGE_GRACE = timedelta(minutes=10)
+
+
+def _no_store(response):  # noqa: ANN001, ANN202
+    # Health data must never sit in a shared cache or the browser's back-forward history.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+bp.after_request(_no_store)
+
+
+# --- the client's side ------------------------------------------------------------------------
+
+
+def _intake_from_token(token: str) -> Intake | None:
+    try:
+        public_id, nonce = read_intake_token(token)
+    except InvalidLink:
+        return None
+    intake = service.by_public_id(get_session(), public_id)
+    if intake is None or intake.link_nonce != nonce:
+        return None
+    return intake
+
+
+def _link_invalid():  # noqa: ANN202
+    return render_template("practice/intake/link_invalid.html"), 404
+
+
+@bp.route("/intake/<token>", methods=["GET", "POST"])
+def answer(token: str):  # noqa: ANN201
+    """The private intake: answers save as they go; submitting closes it for good."""
+    intake = _intake_from_token(token)
+    if intake is None:
+        return _link_invalid()
+    if intake.consultation.status == "cancelled" and not intake.submitted:
+        return render_template("practice/intake/closed.html", intake=intake), 410
+    form_def = service.form_for(catalog(), intake)
+    session = get_session()
+
+    if request.method == "GET":
+        if intake.submitted:
+            return render_template("practice/intake/thanks.html", intake=intake, urgent=False)
+        form = build_form(form_def, intake.answer_map(), formdata=None)
+        return _render_form(intake, form, token)
+
+    form = build_form(form_def)
+    if intake.submitted:
+        # A double click or a retried POST: the first submission stands.
+        urgent = intake.urgent and clock.now() - intake.submitted_at < URGENT_PAGE_GRACE
+        return render_template("practice/intake/thanks.html", intake=intake, urgent=urgent)
+    valid = form.validate()
+    action = request.form.get("action", "save")
+    if not valid and form.csrf_token.errors:
+        return _render_form(intake, form, token, stale=True), 400
+    # Whatever passed validation is kept even if the rest needs another look: nothing is lost.
+    if action != "submit" or not valid or not form.check_required():
+        service.save_progress(session, intake, form.valid_answers(), clock.now())
+        if action == "submit" or not valid:
+            return _render_form(intake, form, token, errors=True), 400
+        flash("Saved. You can come back to this page from your link at any time.")
+        return redirect(url_for(".answer", token=token, _anchor="saved"))
+
+    submission = service.submit(
+        session, intake, form.answers(), form_def, clock.now(), on_urgent=queue_urgent_alert
+    )
+    if submission.first_time and submission.intake.urgent:
+        send_after_commit(submission.intake.consultation_id)
+    urgent = submission.intake.urgent and (
+        submission.first_time or clock.now() - submission.intake.submitted_at < URGENT_PAGE_GRACE
+    )
+    return render_template("practice/intake/thanks.html", intake=submission.intake, urgent=urgent)
+
+
+@bp.post("/intake/<token>/autosave")
+def autosave(token: str):  # noqa: ANN201
+    """The page's script saves each answer as it changes; the form works without it too."""
+    intake = _intake_from_token(token)
+    if intake is None:
+        return jsonify(error="This link doesn't work any more."), 404
+    if intake.submitted:
+        return jsonify(error="Already sent."), 409
+    form = build_form(service.form_for(catalog(), intake))
+    form.validate()
+    if form.csrf_token.errors:
+        return jsonify(error="Please reload the page."), 400
+    posted = {k: v for k, v in form.valid_answers().items() if k in request.form}
+    service.save_progress(get_session(), intake, posted, clock.now())
+    return jsonify(saved=len(posted))
+
+
+def _render_form(intake: Intake, form, token: str, errors: bool = False, stale: bool = False):  # noqa: ANN001, ANN202
+    return render_template(
+        "practice/intake/form.html",
+        intake=intake,
+        form=form,
+        questionnaire=form.questionnaire,
+        token=token,
+        errors=errors,
+        stale=stale,
+    )
+
+
+# --- the therapist's side ---------------------------------------------------------------------
+
+
+class ReviewForm(FlaskForm):
+    note = TextAreaField(
+        "Private clinician note",
+        validators=[Length(max=5000, message="Please keep the note under 5,000 characters.")],
+    )
+
+
+def _visible_intake(public_id: str) -> Intake:
+    """The intake if this staff member may open it; otherwise the same 404 as no intake at all."""
+    intake = service.by_public_id(get_session(), public_id)
+    staff = current_staff()
+    if intake is None or staff is None or not service.visible_to(staff, intake):
+        abort(404)
+    return intake
+
+
+def _audit(action: str, subject_type: str, subject_id: str) -> None:
+    staff = current_staff()
+    record(
+        get_session(),
+        actor_id=staff.id if staff else None,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        at=clock.now(),
+    )
+    get_session().commit()
+
+
+@bp.get("/staff/intakes")
+@staff_required
+def queue():  # noqa: ANN201
+    level = request.args.get("flag") or None
+    reviewed_arg = request.args.get("reviewed", "")
+    reviewed = {"yes": True, "no": False}.get(reviewed_arg)
+    intakes = service.review_queue(get_session(), current_staff(), level, reviewed)
+    return render_template(
+        "practice/intake/queue.html",
+        intakes=intakes,
+        level=level,
+        reviewed=reviewed_arg,
+        filters=service.QUEUE_FILTERS,
+    )
+
+
+@bp.route("/staff/intakes/<public_id>", methods=["GET", "POST"])
+@staff_required
+def review(public_id: str):  # noqa: ANN201
+    intake = _visible_intake(public_id)
+    form = ReviewForm(data={"note": intake.clinician_note})
+    if request.method == "POST":
+        form = ReviewForm()
+        if form.validate():
+            service.mark_reviewed(
+                get_session(), intake, current_staff(), form.note.data or "", clock.now()
+            )
+            flash("Marked as reviewed; your note is saved.")
+            return redirect(url_for(".review", public_id=public_id))
+    _audit("intake.view", "intake", intake.public_id)
+    form_def = service.form_for(catalog(), intake)
+    partner = next(
+        (
+            other
+            for other in service.intakes_for(get_session(), intake.consultation_id)
+            if other.id != intake.id
+        ),
+        None,
+    )
+    return render_template(
+        "practice/intake/review.html",
+        intake=intake,
+        questionnaire=form_def,
+        answers=intake.answer_map(),
+        result=intake.result,
+        form=form,
+        partner=partner,
+        levels=LEVELS,
+    ), (400 if form.errors else 200)
+
+
+@bp.get("/staff/intakes/<public_id>/fhir.json")
+@staff_required
+def export_fhir(public_id: str):  # noqa: ANN201
+    intake = _visible_intake(public_id)
+    if not intake.submitted:
+        abort(404)
+    _audit("intake.export", "intake", intake.public_id)
+    resource = fhir.response_resource(
+        service.form_for(catalog(), intake),
+        intake.answer_map(),
+        response_id=intake.public_id,
+        authored=intake.submitted_at,
+    )
+    response = jsonify(resource)
+    response.mimetype = "application/fhir+json"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="intake-{intake.public_id}.json"'
+    )
+    return response
+
+
+@bp.get("/staff/forms/<form_id>/v<int:version>/fhir.json")
+@staff_required
+def questionnaire_fhir(form_id: str, version: int):  # noqa: ANN201
+    try:
+        form_def = catalog().get(form_id, version)
+    except KeyError:
+        abort(404)
+    response = jsonify(fhir.questionnaire_resource(form_def))
+    response.mimetype = "application/fhir+json"
+    return response
+
+
+@bp.get("/staff/couples/<consultation_id>")
+@staff_required
+def couple(consultation_id: str):  # noqa: ANN201
+    """Both partners side by side. Safety answers never appear here, only a pointer."""
+    session = get_session()
+    consultation = (
+        session.query(Consultation).filter(Consultation.public_id == consultation_id).first()
+    )
+    staff = current_staff()
+    if consultation is None or not consultation.is_couple:
+        abort(404)
+    intakes = service.intakes_for(session, consultation.id)
+    if not intakes or not all(service.visible_to(staff, i) for i in intakes):
+        abort(404)
+    _audit("couple.view", "consultation", consultation.public_id)
+    both_done = len(intakes) == 2 and all(i.submitted for i in intakes)
+    cycle = both_done and service.pursue_withdraw_between(intakes[0], intakes[1])
+    return render_template(
+        "practice/intake/couple.html",
+        consultation=consultation,
+        intakes=intakes,
+        both_done=both_done,
+        cycle=cycle,
+    )
