@@ -81,7 +81,7 @@ def seed(password: str) -> list[str]:
             details = service.ClientDetails(
                 name=name, email=email, timezone=spec["timezone"], kind=kind, partner_name=partner
             )
-            service.book(
+            booking = service.book(
                 session,
                 therapist.id,
                 slots[0].start,
@@ -90,4 +90,43 @@ def seed(password: str) -> list[str]:
                 now,
                 notify,
             )
+            _answer_demo_intakes(session, booking.consultation, now)
     return created
+
+
+# Who leans which way in the demo (agreement 1-5 with each pattern's items): the couple shows
+# the pursue-withdraw cycle; Priya leaves hers unanswered so the queue shows that state too.
+DEMO_LEANINGS = {"Jordan Lee": (3, 2), "Alex Rivera": (5, 2), "Sam Rivera": (2, 5)}
+
+
+def _answer_demo_intakes(session, consultation, now) -> None:  # noqa: ANN001
+    from flask import current_app
+
+    from practice.intake.service import form_for, intakes_for, submit
+
+    catalog = current_app.extensions["practice"].questionnaires
+    for intake in intakes_for(session, consultation.id):
+        leaning = DEMO_LEANINGS.get(intake.respondent_name)
+        if leaning is None:
+            continue
+        form = form_for(catalog, intake)
+        answers = demo_answers(form, *leaning)
+        submit(session, intake, answers, form, now, on_urgent=lambda *_: None)
+
+
+def demo_answers(form, codependent: int, hyper: int) -> dict[str, str]:  # noqa: ANN001
+    """Consistent answers for a demo person: reverse-keyed items mirrored, safety all 'no'."""
+    level = {"codependent": codependent, "hyper_independent": hyper}
+    answers = {}
+    for sub in form.subscales:
+        for item_id in sub.items:
+            agree = level.get(sub.pattern, 3)
+            answers[item_id] = str(6 - agree if form.item(item_id).reverse else agree)
+    for item in form.items.values():
+        if item.safety:
+            answers[item.id] = "no"
+        elif item.kind == "long_text" and item.required:
+            answers[item.id] = "We keep having the same argument and I'd like us to be closer."
+        elif item.kind == "choice" and item.id not in answers:
+            answers[item.id] = item.choices[0].value
+    return answers

@@ -105,6 +105,15 @@ def test_seed_demo_makes_three_therapists_in_three_zones_with_bookings(app, runn
         assert len({t.timezone for t in therapists}) == 3
         assert all(t.windows for t in therapists)
         assert len(get_session().scalars(select(Consultation)).all()) == 3
+        # The demo's queue has something to show: a couple in the pursue-withdraw cycle.
+        from practice.intake.models import Intake
+        from practice.intake.service import pursue_withdraw_between
+
+        intakes = get_session().scalars(select(Intake)).unique().all()
+        by_name = {i.respondent_name: i for i in intakes}
+        assert by_name["Alex Rivera"].submitted and by_name["Sam Rivera"].submitted
+        assert pursue_withdraw_between(by_name["Alex Rivera"], by_name["Sam Rivera"])
+        assert not by_name["Priya Nair"].submitted
     again = runner.invoke(args=["practice", "seed-demo"])
     assert "already there" in again.output
 
