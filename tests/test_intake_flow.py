@@ -459,3 +459,31 @@ def test_nothing_clinical_reaches_an_email(app, client, runner, maya, mail_dir):
         assert CLIENT["note"] not in body
         for item in q.items.values():
             assert item.text not in body
+
+
+def test_worksheets_for_a_couple_in_the_cycle_are_suggested_from_their_intakes(
+    app, client, runner, maya, mail_dir, staff_client
+):
+    book_couple(app, client)
+    deliver(runner)
+    links = intake_links(mail_dir)
+    answer(client, links[CLIENT["email"]], persona(app, 5, 1))
+    answer(client, links["sam@example.com"], persona(app, 1, 5, safety="yes"))
+    with app.app_context():
+        from practice.intake.service import pattern_flags
+
+        intake = get_session().scalars(select(Intake)).first()
+        consultation_id = intake.consultation_id
+        # Safety never becomes a flag a worksheet could see.
+        assert pattern_flags(get_session(), intake.consultation) == {
+            "codependent",
+            "hyper_independent",
+            "pursue_withdraw",
+        }
+    browser, auth = staff_client
+    auth.login("maya@example.org")
+    page = text(browser.get(f"/staff/worksheets/?consultation={consultation_id}"))
+    assert "Suggested for this couple are listed first." in page
+    listed = page[page.index("Suggested for this couple") :]
+    # Our cycle (pursue-withdraw) comes before a worksheet suited to no flag of theirs.
+    assert listed.index("Our cycle") < listed.index("Weekly check-in")

@@ -220,3 +220,18 @@ def pursue_withdraw_between(a: Intake, b: Intake) -> bool:
     return (leans(a, "codependent") and leans(b, "hyper_independent")) or (
         leans(b, "codependent") and leans(a, "hyper_independent")
     )
+
+
+def pattern_flags(session: Session, consultation: Consultation) -> set[str]:
+    """The patterns flagged (elevated or high) in this consultation's submitted intakes, and
+    "pursue_withdraw" when a couple's two profiles show the cycle. Never anything about safety."""
+    intakes = [i for i in intakes_for(session, consultation.id) if i.submitted]
+    flags = {
+        pattern
+        for intake in intakes
+        for pattern in ("codependent", "hyper_independent")
+        if stored_level(intake, pattern) in FLAGGED
+    }
+    if len(intakes) == 2 and pursue_withdraw_between(*intakes):
+        flags.add("pursue_withdraw")
+    return flags

@@ -43,12 +43,10 @@ def state() -> WorksheetState:
 
 def flags_for_consultation(session: Session, consultation: Consultation) -> set[str]:
     """The couple's intake pattern flags, used only to order suggestions; never printed."""
-    try:
-        from practice.intake import pattern_flags  # type: ignore[attr-defined]
-    except ImportError:
-        return set()  # intake (issue #3) is not there yet: its author wires pattern_flags up.
+    from practice.intake.service import pattern_flags
+
     # Only pattern flags pass: a safety answer must never steer or reach a worksheet.
-    return set(pattern_flags(session, consultation)) & PATTERN_FLAGS
+    return pattern_flags(session, consultation) & PATTERN_FLAGS
 
 
 def visible_consultation(
