@@ -8,6 +8,8 @@ DEFAULTS: dict[str, Any] = {
     # Empty means "practice.sqlite3 in the instance folder".
     "PRACTICE_DATABASE_URL": "",
     "PRACTICE_DATABASE_ECHO": False,
+    # How long a request waits for a database lock or connection before answering 503.
+    "PRACTICE_DATABASE_WAIT_SECONDS": 15,
     "PRACTICE_NAME": "Harbour Counselling",
     "PRACTICE_URL_PREFIX": "",
     # Used to build absolute links outside a request (reminders sent from the command line).

@@ -55,11 +55,28 @@ def utcnow() -> datetime:
 IMMEDIATE = {"practice_sqlite_begin": "IMMEDIATE"}
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
-    """An engine; on SQLite, with transactions we control so a booking can BEGIN IMMEDIATE."""
+def make_engine(url: str, echo: bool = False, wait_seconds: float = 15) -> Engine:
+    """An engine; on SQLite, with transactions we control so a booking can BEGIN IMMEDIATE.
+
+    `wait_seconds` bounds how long a request waits for a lock or a connection: past it the
+    request fails cleanly (a 503 asking to retry) instead of hanging."""
+    wait_ms = int(wait_seconds * 1000)
+    if url.startswith("postgresql"):
+        return create_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_timeout=wait_seconds,
+            connect_args={
+                "connect_timeout": max(1, int(wait_seconds)),
+                "options": f"-c lock_timeout={wait_ms}",
+            },
+        )
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_timeout=wait_seconds)
+    engine = create_engine(
+        url, echo=echo, connect_args={"timeout": wait_seconds, "check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,7 +84,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
         if ":memory:" not in url and "mode=memory" not in url:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()

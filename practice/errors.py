@@ -6,9 +6,13 @@ import logging
 import traceback
 
 from flask import Blueprint, Flask, render_template, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("practice")
+
+DATABASE_UNAVAILABLE = (OperationalError, PoolTimeout)
 
 MESSAGES = {
     400: ("Something in that request didn't look right", "Please go back and try again."),
@@ -24,6 +28,10 @@ MESSAGES = {
     ),
     503: ("We're briefly unavailable", "Please try again in a minute."),
 }
+
+
+# Seconds a client is asked to wait when the database is busy or out of reach.
+RETRY_AFTER = 30
 
 
 def _render(code: int):  # noqa: ANN202
@@ -49,9 +57,21 @@ def _handle_http(exc: HTTPException):  # noqa: ANN202
     return _render(exc.code or 500)
 
 
+def _handle_database_unavailable(exc: Exception):  # noqa: ANN202
+    """Locked, unreachable or out of connections: a 503 to retry, never a 500. The request's
+    transaction is rolled back when its session closes, so nothing is half-written."""
+    log.warning(
+        "database unavailable (%s) on %s %s", type(exc).__name__, request.method, request.endpoint
+    )
+    body, code = _render(503)
+    return body, code, {"Retry-After": str(RETRY_AFTER)}
+
+
 def _handle_unexpected(exc: Exception):  # noqa: ANN202
     if isinstance(exc, HTTPException) and not isinstance(exc, InternalServerError):
         return _render(exc.code or 500)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return _handle_database_unavailable(exc)
     # The type and where it happened, never the message: that could quote client input.
     where = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)[-8:]))
     log.error(

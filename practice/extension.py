@@ -53,7 +53,11 @@ class Practice:
             url_prefix = app.config["PRACTICE_URL_PREFIX"]
         url_prefix = url_prefix.rstrip("/")
 
-        engine = db.make_engine(database_url(app), echo=app.config["PRACTICE_DATABASE_ECHO"])
+        engine = db.make_engine(
+            database_url(app),
+            echo=app.config["PRACTICE_DATABASE_ECHO"],
+            wait_seconds=float(app.config["PRACTICE_DATABASE_WAIT_SECONDS"]),
+        )
         limiter = _make_limiter(app)
         app.extensions["practice"] = PracticeState(
             engine=engine,

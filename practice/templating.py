@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.exc import SQLAlchemyError
 
 from practice import timefmt
 from practice.auth.access import current_staff
@@ -19,9 +20,18 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(timefmt.zone_label, "practice_zone_label")
     app.add_template_global(practice_config, "practice_config")
     app.add_template_global(timefmt.zone_options, "practice_zone_options")
-    app.add_template_global(current_staff, "practice_staff")
+    app.add_template_global(_staff_or_none, "practice_staff")
     # Our own name for it: CSRFProtect's csrf_token() exists only where a host set it up.
     app.add_template_global(generate_csrf, "practice_csrf_token")
+
+
+def _staff_or_none() -> Any:
+    """The signed-in staff member for page chrome; None if the database can't say (the
+    503 page must still render when the database is down)."""
+    try:
+        return current_staff()
+    except SQLAlchemyError:
+        return None
 
 
 def practice_config(key: str) -> Any:

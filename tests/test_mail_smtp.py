@@ -187,3 +187,34 @@ def test_backoff_grows_and_is_capped():
         timedelta(minutes=4),
     ]
     assert backoff(30) == timedelta(hours=1)
+
+
+def test_an_urgent_intake_is_kept_with_smtp_down_and_its_alert_arrives_when_it_is_back(
+    smtp_app, smtp_server, runner, clock, therapist
+):
+    from test_intake_flow import answer, persona
+
+    from practice.intake.links import intake_url
+    from practice.intake.models import Intake
+
+    _, slug = therapist
+    smtp_app.config["PRACTICE_MAIL_SEND_AFTER_COMMIT"] = True
+    client = smtp_app.test_client()
+    assert book(client, slug, MONDAY_9).status_code == 303  # SMTP is down throughout
+    with smtp_app.test_request_context():
+        intake = get_session().scalars(select(Intake)).one()
+        path = intake_url(intake).split("://", 1)[1].split("/", 1)[1]
+    response = answer(client, "/" + path, persona(smtp_app, 2, 2, safety="yes"))
+    assert response.status_code == 200 and "988" in response.get_data(as_text=True)
+    with smtp_app.app_context():
+        assert get_session().scalars(select(Intake)).one().urgent
+        alert = get_session().scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "intake_alert")
+        ).one()
+        assert alert.sent_at is None and alert.attempts == 1
+    inbox = smtp_server.start()
+    clock.advance(minutes=5)
+    runner.invoke(args=["practice", "send-outbox"])
+    (alert_mail,) = [m for m in inbox.to("maya@example.org")
+                     if m["Subject"] == "An intake needs your attention"]
+    assert "Jordan" not in alert_mail.as_string()
