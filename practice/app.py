@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from practice.extension import Practice
+from practice.instance_files import read_or_create
 from practice.paths import PACKAGE_DIR
 
 
@@ -44,7 +45,40 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from practice.errors import register_app_error_pages
 
     register_app_error_pages(app)
+    _apply_proxy_fix(app)
     return app
+
+
+PROXY_FIX_ARGS = ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
+
+
+def _apply_proxy_fix(app: Flask) -> None:
+    """Behind a reverse proxy, trust its X-Forwarded-* headers: opt-in, standalone app only.
+
+    PRACTICE_PROXY_FIX: false (the default: the headers are ignored, as a client could forge
+    them); true or a number N: N proxies in front, each setting X-Forwarded-For, -Proto and
+    -Host; or a mapping of werkzeug ProxyFix's own arguments, e.g. {"x_for": 1, "x_prefix": 1}
+    (those left out are not trusted). A host app mounting the plugin applies ProxyFix itself.
+    """
+    setting = app.config.get("PRACTICE_PROXY_FIX", False)
+    if setting is None or setting is False or setting == 0:
+        return
+    if setting is True or type(setting) is int:
+        args = {"x_for": int(setting), "x_proto": int(setting), "x_host": int(setting)}
+    elif isinstance(setting, Mapping):
+        args = dict(setting)
+    else:
+        args = {"": setting}
+    if not set(args) <= set(PROXY_FIX_ARGS) or not all(
+        type(hops) is int and hops >= 0 for hops in args.values()
+    ):
+        raise ValueError(
+            f"PRACTICE_PROXY_FIX={setting!r}: use false, true, a number of proxies, or a "
+            f"mapping of {', '.join(PROXY_FIX_ARGS)} to numbers of proxies"
+        )
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, **{name: args.get(name, 0) for name in PROXY_FIX_ARGS})
 
 
 def _parse_env(value: str) -> Any:
@@ -60,20 +94,7 @@ def _is_installed_copy() -> bool:
 
 
 def _instance_secret(instance_path: str) -> str:
-    """A secret key kept in the instance folder, made once, so sessions survive restarts."""
+    """A secret key kept in the instance folder, made once, so sessions survive restarts; the
+    same for every worker, however many start at once (see practice.instance_files)."""
     path = os.path.join(instance_path, "secret_key")
-    try:
-        with open(path, encoding="ascii") as f:
-            key = f.read().strip()
-            if key:
-                return key
-    except FileNotFoundError:
-        pass
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return _instance_secret(instance_path)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key)
-    return key
+    return read_or_create(path, lambda: secrets.token_urlsafe(48)).strip()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import click
 from flask import current_app
@@ -88,13 +90,49 @@ def seed_demo(password: str) -> None:
 
 
 @click.command("send-outbox")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Keep running as a worker: send what is due, wait SECONDS, again, until SIGTERM or "
+    "Ctrl-C. Without it, one pass (for cron or a systemd timer).",
+)
 @with_appcontext
-def send_outbox() -> None:
+def send_outbox(every: float | None) -> None:
     """Send every email that is due; failures wait and are retried with backoff."""
     from practice.mail.delivery import send_due
 
-    report = send_due()
-    click.echo(f"sent {report.sent}, will retry {report.failed}, refused {report.gave_up}")
+    if every is None:
+        report = send_due()
+        click.echo(f"sent {report.sent}, will retry {report.failed}, refused {report.gave_up}")
+        return
+    stop = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    # SIGTERM (systemd, docker stop) ends the worker between passes, never inside a send.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    click.echo(f"sending the outbox every {every:g} s; stop with SIGTERM or Ctrl-C")
+    passes = 0
+    try:
+        while not stop.is_set():
+            passes += 1
+            with current_app.app_context():  # a fresh database session for each pass
+                try:
+                    report = send_due()
+                except Exception as exc:  # the database or mail server is down: try again
+                    click.echo(f"pass failed ({type(exc).__name__}); trying again", err=True)
+                else:
+                    if report.sent or report.failed or report.gave_up:
+                        click.echo(
+                            f"sent {report.sent}, will retry {report.failed}, "
+                            f"refused {report.gave_up}"
+                        )
+            stop.wait(every)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    click.echo(f"stopped after {passes} passes")
 
 
 @click.command("send-reminders")
