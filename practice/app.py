@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 
+from practice.crypto import KEYS_SETTING, configured_keys, instance_keys
 from practice.extension import Practice
 from practice.instance_files import read_or_create
 from practice.paths import PACKAGE_DIR
@@ -40,6 +41,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if not configured_keys(app.config):
+        # Standalone with no keys configured (the demo): keep one in the instance folder. A real
+        # deployment sets PRACTICE_DATA_KEYS outside the database and its backups.
+        app.config[KEYS_SETTING] = instance_keys(app.instance_path)
 
     Practice(app)
     from practice.errors import register_app_error_pages

@@ -8,6 +8,12 @@ DEFAULTS: dict[str, Any] = {
     # Empty means "practice.sqlite3 in the instance folder".
     "PRACTICE_DATABASE_URL": "",
     "PRACTICE_DATABASE_ECHO": False,
+    # Fernet keys for the health data encrypted in the database: the first encrypts, all decrypt
+    # (put a new key first, run `practice rotate-keys`, then drop the old one). A list, or a string
+    # of keys separated by commas; the environment variable of the same name works too. Keep them
+    # out of the database and its backups. A mounted plugin refuses to start without them; the
+    # standalone app makes one in its instance folder (instance/data_keys).
+    "PRACTICE_DATA_KEYS": [],
     # How long a request waits for a database lock or connection before answering 503.
     "PRACTICE_DATABASE_WAIT_SECONDS": 15,
     "PRACTICE_NAME": "Harbour Counselling",
@@ -36,8 +42,13 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits (Flask-Limiter syntax) and where their counters live.
     "PRACTICE_RATELIMIT_STORAGE_URI": "memory://",
     "PRACTICE_RATELIMIT_BOOKING": "10 per minute;60 per hour",
+    # Sign-in: per address (every attempt), and per account (failed attempts, from anywhere).
     "PRACTICE_RATELIMIT_LOGIN": "10 per minute",
+    "PRACTICE_RATELIMIT_LOGIN_ACCOUNT": "5 per minute;20 per hour",
     "PRACTICE_RATELIMIT_ENABLED": True,
+    # Development only (the demo on http://127.0.0.1): session cookies without Secure, no HSTS.
+    # Debug mode and tests count as development too.
+    "PRACTICE_INSECURE_COOKIES": False,
     # Where a client can get help now: shown on the booking form and confirmation pages.
     "PRACTICE_URGENT_HELP": [
         {"label": "In an emergency, call", "contact": "911"},

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from practice import db
 from practice.booking.pagecache import Memo
 from practice.config import apply_defaults
+from practice.crypto import KEYS_SETTING, Cipher, DataKeyError, configured_keys
 from practice.intake.questionnaire import Catalog, FormFileError, load_catalog
 from practice.paths import FORMS_DIR, STATIC_DIR, TEMPLATES_DIR
 
@@ -30,6 +31,8 @@ class PracticeState:
     url_prefix: str
     questionnaires: Catalog
     slot_pages: Memo = field(default_factory=Memo)
+    # The data keys the encrypted columns use (practice.crypto); None only before init_app ends.
+    cipher: Cipher | None = None
 
 
 def database_url(app: Flask) -> str:
@@ -65,6 +68,7 @@ class Practice:
             limiter=limiter,
             url_prefix=url_prefix,
             questionnaires=_load_questionnaires(app),
+            cipher=_load_cipher(app),
         )
         app.teardown_appcontext(db.close_session)
         _setup_login(app)
@@ -84,6 +88,18 @@ def _load_questionnaires(app: Flask) -> Catalog:
             str(FORMS_DIR / "questionnaires"), "PRACTICE_INTAKE_FORM", f"no form named {form_id!r}"
         ) from None
     return catalog
+
+
+def _load_cipher(app: Flask) -> Cipher:
+    """The data keys, from PRACTICE_DATA_KEYS (config or environment). A mounted host must set
+    them: a key made up here would differ between app servers and be lost with the server."""
+    keys = configured_keys(app.config)
+    if not keys:
+        raise DataKeyError(
+            f"{KEYS_SETTING} is not set: give the practice plugin a list of Fernet keys in the "
+            "app config or the environment (make one with `practice new-data-key`)"
+        )
+    return Cipher(keys)
 
 
 def _make_limiter(app: Flask) -> Limiter:

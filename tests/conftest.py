@@ -19,6 +19,8 @@ PG_ADMIN_URL = os.environ.get(
     "PRACTICE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 PASSWORD = "correct horse battery staple"
+# A fixed Fernet key for the test apps (the encrypted columns need one; see practice.crypto).
+DATA_KEY = "dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTAwMDA="
 # A Monday, far enough ahead that the real clock never reaches it during a test run.
 MONDAY = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 
@@ -139,6 +141,7 @@ def app(database_url, tmp_path, clock):  # noqa: ANN001, ANN201
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
+            "PRACTICE_DATA_KEYS": [DATA_KEY],
             "PRACTICE_DATABASE_URL": database_url,
             "PRACTICE_MAIL_DIR": str(tmp_path / "mail"),
             "PRACTICE_CLOCK": clock,

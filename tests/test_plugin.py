@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, add_therapist, csrf_from
+from conftest import DATA_KEY, PASSWORD, add_therapist, csrf_from
 from flask import Flask, render_template_string
 from flask_login import LoginManager, UserMixin, current_user, login_user
 from flask_sqlalchemy import SQLAlchemy
@@ -48,6 +48,7 @@ def _make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN202
     host = Flask("host_site", template_folder=str(tmp_path / "host_templates"))
     host.config.update(
         SECRET_KEY="host-secret",
+        PRACTICE_DATA_KEYS=[DATA_KEY],
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite3'}",
         PRACTICE_DATABASE_URL=database_url,
         PRACTICE_CLOCK=clock,

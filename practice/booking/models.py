@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.auth.models import StaffUser
 from practice.booking.slots import AvailabilityRules, Interval, TimeOff, WeeklyWindow
+from practice.crypto import EncryptedText
 from practice.db import Base, UTCDateTime, utcnow
 
 # A consultation in any of these states holds its time; only a cancelled one frees it.
@@ -138,8 +139,8 @@ class Consultation(Base):
     kind: Mapped[str] = mapped_column(String(16), default="individual")  # or "couple"
     partner_name: Mapped[str] = mapped_column(String(120), default="")
     partner_email: Mapped[str] = mapped_column(String(254), default="")
-    # The client's own words: shown to their therapist only, never put in an email.
-    note: Mapped[str] = mapped_column(Text, default="")
+    # The client's own words: shown to their therapist only, never put in an email; encrypted.
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
 
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     manage_nonce: Mapped[str] = mapped_column(String(32), default=_new_nonce)

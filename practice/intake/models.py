@@ -6,11 +6,12 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.auth.models import StaffUser
 from practice.booking.models import Consultation
+from practice.crypto import EncryptedJSON, EncryptedText
 from practice.db import Base, UTCDateTime
 
 # Queue order: the most pressing first. "urgent" is a safety flag; the rest are pattern levels.
@@ -42,8 +43,9 @@ class Intake(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    # Filled at submission from the pure scorer, so the queue sorts without rescoring.
-    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Filled at submission from the pure scorer, so the queue sorts without rescoring. The result
+    # (scores, flagged items) is encrypted; the queue sorts on queue_level/urgent, kept plain.
+    result: Mapped[dict | None] = mapped_column(EncryptedJSON, nullable=True)
     queue_level: Mapped[str] = mapped_column(String(24), default="pending")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     safety_unanswered: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -52,7 +54,7 @@ class Intake(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("practice_staff_user.id", ondelete="SET NULL"), nullable=True
     )
-    clinician_note: Mapped[str] = mapped_column(Text, default="")
+    clinician_note: Mapped[str] = mapped_column(EncryptedText, default="")
 
     consultation: Mapped[Consultation] = relationship(lazy="joined")
     reviewed_by: Mapped[StaffUser | None] = relationship()
@@ -77,6 +79,6 @@ class IntakeAnswer(Base):
         ForeignKey("practice_intake.id", ondelete="CASCADE"), primary_key=True
     )
     item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(EncryptedText)
 
     intake: Mapped[Intake] = relationship(back_populates="answers")
