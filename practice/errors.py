@@ -6,7 +6,7 @@ import logging
 import traceback
 
 from flask import Blueprint, Flask, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -72,6 +72,12 @@ def _handle_unexpected(exc: Exception):  # noqa: ANN202
         return _render(exc.code or 500)
     if isinstance(exc, DATABASE_UNAVAILABLE):
         return _handle_database_unavailable(exc)
+    if isinstance(exc, DataError):
+        # Input the database can't hold (an out-of-range number, say): the client's to fix.
+        log.warning(
+            "refused data (%s) on %s %s", type(exc).__name__, request.method, request.endpoint
+        )
+        return _render(400)
     # The type and where it happened, never the message: that could quote client input.
     where = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)[-8:]))
     log.error(
@@ -80,8 +86,32 @@ def _handle_unexpected(exc: Exception):  # noqa: ANN202
     return _render(500)
 
 
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def refuse_unstorable_text():  # noqa: ANN201
+    """A NUL character can't be stored (PostgreSQL refuses it) and no person types one: refuse
+    the request up front with a plain 400 rather than fail halfway through it."""
+    sources = [request.view_args or {}, request.args.to_dict(flat=False)]
+    if request.method in ("POST", "PUT", "PATCH"):
+        sources.append(request.form.to_dict(flat=False))
+        if request.is_json:
+            sources.append({"json": request.get_json(silent=True)})
+    if any(_contains_nul(source) for source in sources):
+        return _render(400)
+    return None
+
+
 def register_error_handlers(app: Flask, bp: Blueprint) -> None:
     """Errors raised inside our views get our pages; a host's own pages are left alone."""
+    bp.before_request(refuse_unstorable_text)
     bp.register_error_handler(HTTPException, _handle_http)
     bp.register_error_handler(Exception, _handle_unexpected)
 

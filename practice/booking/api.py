@@ -119,7 +119,9 @@ def create_consultation():  # noqa: ANN201
         .filter_by(slug=str(payload.get("therapist", "")))
         .one_or_none()
     )
-    errors = {} if therapist else {"therapist": ["Please choose one of the practice's therapists."]}
+    if therapist is None:
+        return _error(404, "No therapist by that name: choose one from /therapists.")
+    errors: dict[str, list[str]] = {}
     start = parse_start(fields.get("start"))
     if start is None:
         errors["start"] = ["Please give the slot's start time, as the slots endpoint lists it."]

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from practice.timefmt import known_zones
+
+# ISO 8601 with a zone, to the minute or second: what /slots lists and what booking accepts.
+START_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+
 _SLOT = {
     "type": "object",
     "required": ["start", "end", "local_start", "timezone"],
@@ -39,19 +46,26 @@ _BOOKING_REQUEST = {
         "idempotency_key",
     ],
     "properties": {
-        "therapist": {"type": "string", "description": "slug from /therapists"},
-        "start": {"type": "string", "description": "a slot's start as /slots lists it"},
-        "tz": {"type": "string", "description": "the client's IANA time zone, for emails"},
-        "name": {"type": "string", "maxLength": 120},
+        "therapist": {
+            "type": "string",
+            "description": "slug from /therapists; an unknown one is a 404",
+        },
+        "start": {
+            "type": "string",
+            "pattern": START_PATTERN,
+            "description": "a slot's start as /slots lists it, e.g. 2026-03-02T14:00Z",
+        },
+        "tz": {"$ref": "#/components/schemas/TimeZone"},
+        "name": {"type": "string", "maxLength": 120, "pattern": r"\S"},
         "email": {"type": "string", "format": "email", "maxLength": 254},
-        "phone": {"type": "string", "maxLength": 30},
+        "phone": {"type": "string", "pattern": r"^\+?[0-9 ().\-]{6,30}$"},
         "kind": {"type": "string", "enum": ["individual", "couple"]},
         "partner_name": {"type": "string", "maxLength": 120},
-        "partner_email": {"type": "string", "format": "email"},
+        "partner_email": {"type": "string", "format": "email", "maxLength": 254},
         "note": {"type": "string", "maxLength": 1000},
-        "consent": {"type": "boolean", "description": "agreed to the privacy notice"},
+        "consent": {"const": True, "description": "agreed to the privacy notice"},
         "not_emergency": {
-            "type": "boolean",
+            "const": True,
             "description": "understands this is not an emergency service",
         },
         "idempotency_key": {
@@ -73,7 +87,7 @@ def openapi_document(base_path: str) -> dict[str, Any]:
         "name": "tz",
         "in": "query",
         "required": False,
-        "schema": {"type": "string"},
+        "schema": {"$ref": "#/components/schemas/TimeZone"},
         "description": "IANA time zone for local_start, e.g. Europe/London",
     }
     return {
@@ -165,6 +179,7 @@ def openapi_document(base_path: str) -> dict[str, Any]:
                             **_json({"type": "object"}),
                         },
                         "400": {"description": "not JSON", **_json(error)},
+                        "404": {"description": "no such therapist", **_json(error)},
                         "409": {"description": "that time was just taken", **_json(error)},
                         "422": {"description": "details to correct", **_json(error)},
                         "429": {"description": "too many requests", **_json(error)},
@@ -190,6 +205,15 @@ def openapi_document(base_path: str) -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": {"Slot": _SLOT, "Error": _ERROR, "BookingRequest": _BOOKING_REQUEST}
+            "schemas": {
+                "Slot": _SLOT,
+                "Error": _ERROR,
+                "BookingRequest": _BOOKING_REQUEST,
+                "TimeZone": {
+                    "type": "string",
+                    "description": "an IANA time zone name, e.g. Europe/London",
+                    "enum": ["UTC", *known_zones()],
+                },
+            }
         },
     }
