@@ -9,9 +9,10 @@
 
   // Show times in the visitor's own zone: only when the page fell back to the practice default.
   function adoptBrowserZone() {
-    var picker = document.querySelector("form.zone-picker");
-    if (!picker) return;
-    var select = picker.querySelector("select[name=tz]");
+    // Other pages reuse the picker's look (the worksheet library's booking picker): not a zone.
+    var select = document.querySelector("form.zone-picker select[name=tz]");
+    if (!select) return;
+    var picker = select.form;
     select.addEventListener("change", function () { picker.submit(); });
     if (picker.getAttribute("data-zone-source") !== "default") return;
     var zone = detectedZone();
