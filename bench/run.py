@@ -153,10 +153,8 @@ def pages(app, slug: str, repeat: int) -> tuple[float, float]:  # noqa: ANN001
     return statistics.median(slot_times), statistics.median(trivial_times)
 
 
-def intake_pages(app, repeat: int) -> tuple[float, float]:  # noqa: ANN001
-    """A therapist opening a submitted intake, next to a trivial page, both signed in."""
-    import re
-
+def submitted_intake(app) -> str:  # noqa: ANN001
+    """Open and answer the intake of therapist 1's first booking; its public id."""
     from practice.intake.service import open_intakes, submit
 
     with app.app_context():
@@ -175,8 +173,14 @@ def intake_pages(app, repeat: int) -> tuple[float, float]:  # noqa: ANN001
         answers.update({i.id: "Feeling alone in it." for i in form.items.values() if i.required})
         session.commit()
         submit(session, intake, answers, form, NOW, on_urgent=lambda *_: None)
-        public_id = intake.public_id
+        return intake.public_id
 
+
+def intake_pages(app, repeat: int) -> tuple[float, float]:  # noqa: ANN001
+    """A therapist opening a submitted intake, next to a trivial page, both signed in."""
+    import re
+
+    public_id = submitted_intake(app)
     client = app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
