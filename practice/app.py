@@ -46,6 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # deployment sets PRACTICE_DATA_KEYS outside the database and its backups.
         app.config[KEYS_SETTING] = instance_keys(app.instance_path)
 
+    from practice.security import harden_standalone
+
+    harden_standalone(app)
     Practice(app)
     from practice.errors import register_app_error_pages
 

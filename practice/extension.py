@@ -173,15 +173,18 @@ def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:
     from practice.errors import register_error_handlers
 
     register_error_handlers(app, parent)
+    from practice.security import install as install_security
+
+    install_security(app, parent)
     app.register_blueprint(parent, url_prefix=url_prefix or None)
 
-    from practice.auth.views import login
     from practice.booking.views import book, reschedule
+    from practice.security import limit_logins, limit_view
 
     booking_limit = app.config["PRACTICE_RATELIMIT_BOOKING"]
     for view in (book, reschedule, api.create_consultation):
-        limiter.limit(booking_limit, methods=["POST"])(view)
-    limiter.limit(app.config["PRACTICE_RATELIMIT_LOGIN"], methods=["POST"])(login)
+        limit_view(app, view, limiter.limit(booking_limit, methods=["POST"]))
+    limit_logins(app, limiter)
 
     csrf = app.extensions.get("csrf")
     if csrf is not None:

@@ -1,7 +1,7 @@
 """Every model, imported in one place so metadata (and Alembic) sees all tables."""
 
 from practice.audit.models import AuditEvent
-from practice.auth.models import StaffUser
+from practice.auth.models import StaffSession, StaffUser
 from practice.booking.models import (
     AvailabilityWindow,
     Consultation,
@@ -20,6 +20,7 @@ __all__ = [
     "Intake",
     "IntakeAnswer",
     "OutboxMessage",
+    "StaffSession",
     "StaffUser",
     "Therapist",
     "TimeOffPeriod",

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from practice.auth import sessions
 from practice.auth.models import StaffUser
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -19,11 +20,21 @@ def current_staff() -> StaffUser | None:
     return user if isinstance(user, StaffUser) and user.is_active else None
 
 
+def _to_login() -> Any:
+    if sessions.timed_out():
+        flash(
+            "For your clients' privacy you were signed out after a while without activity. "
+            "Please sign in again.",
+            "info",
+        )
+    return redirect(url_for("practice.auth.login", next=request.full_path.rstrip("?")))
+
+
 def staff_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_staff() is None:
-            return redirect(url_for("practice.auth.login", next=request.full_path.rstrip("?")))
+            return _to_login()
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -34,7 +45,7 @@ def admin_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         staff = current_staff()
         if staff is None:
-            return redirect(url_for("practice.auth.login", next=request.full_path.rstrip("?")))
+            return _to_login()
         if not staff.is_admin:
             abort(403)
         return view(*args, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,6 +23,11 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optional TOTP two-factor: the secret is kept from enrolment; it counts only once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The last time step whose code was accepted: a code seen once is never accepted again.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
 
     # Flask-Login's protocol. Ids carry a prefix so a host's own user ids never collide.
     is_anonymous = False
@@ -47,3 +52,20 @@ class StaffUser(Base):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+class StaffSession(Base):
+    """One sign-in on one device. The cookie holds a random id; only its hash is kept here, so
+    a copy of this table can't be used to sign in. Ending the row ends that sign-in for good,
+    even if someone replays the cookie afterwards."""
+
+    __tablename__ = "practice_staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("practice_staff_user.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

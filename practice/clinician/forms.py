@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from practice import timefmt
+from practice.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_TOO_SHORT
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 BLANK_WINDOW_ROWS = 3
@@ -150,7 +151,7 @@ class NewTherapistForm(FlaskForm):
         "Temporary password",
         validators=[
             DataRequired("Please set a password."),
-            Length(min=12, message="Passwords need at least 12 characters."),
+            Length(min=MIN_PASSWORD_LENGTH, message=PASSWORD_TOO_SHORT),
         ],
     )
 

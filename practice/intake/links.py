@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from practice.booking.tokens import InvalidLink
+from practice.booking.tokens import InvalidLink, serializer
 from practice.intake.models import Intake
 
 SALT = "practice.intake-link"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return serializer(current_app.config["SECRET_KEY"], SALT)
 
 
 def intake_token(intake: Intake) -> str:
