@@ -6,7 +6,8 @@ intakes; the therapist finds them first in the queue and prints their worksheet 
 clients race for one slot; a client books with the keyboard alone. axe-core checks every
 client-facing page on the way for serious or critical accessibility problems.
 
-Needs /usr/bin/chromium and tests/browser/node_modules/axe-core (scripts/test installs both)."""
+Runs on SQLite, and on PostgreSQL when one is reachable (see conftest). Needs /usr/bin/chromium
+and tests/browser/node_modules/axe-core (scripts/test installs both)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import DATA_KEY, PASSWORD, add_therapist
+from conftest import BACKENDS, DATA_KEY, PASSWORD, _truncate_postgres, add_therapist
 from helpers import body_of
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pypdf import PdfReader
@@ -90,13 +91,18 @@ class Site:
             clock.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, sqlite_template):  # noqa: ANN001, ANN201
-    """`python -m practice run` on a free port, on SQLite, with mail written as .eml files."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request, tmp_path_factory, sqlite_template):  # noqa: ANN001, ANN201
+    """`python -m practice run` on a free port, on each database, with mail written as .eml
+    files. One server for the module: each test makes its own therapist."""
     root = tmp_path_factory.mktemp("browser")
-    database = root / "practice.sqlite3"
-    database.write_bytes(Path(sqlite_template).read_bytes())
-    database_url = f"sqlite:///{database}"
+    if request.param == "sqlite":
+        database = root / "practice.sqlite3"
+        database.write_bytes(Path(sqlite_template).read_bytes())
+        database_url = f"sqlite:///{database}"
+    else:
+        database_url = request.getfixturevalue("postgres_url")
+        _truncate_postgres(database_url)
     mail_dir = root / "mail"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
