@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -13,7 +14,7 @@ from datetime import time
 
 import pytest
 import requests
-from conftest import add_therapist
+from conftest import DATA_KEY, PASSWORD, add_therapist
 from helpers import CLIENT
 from sqlalchemy import select
 
@@ -39,6 +40,9 @@ def servers(app, database_url, tmp_path):  # noqa: ANN001, ANN201
         "PRACTICE_INSTANCE_PATH": str(tmp_path / "shared-instance"),
         "PRACTICE_RATELIMIT_ENABLED": "false",
         "PRACTICE_MAIL_DIR": str(tmp_path / "mail"),
+        # The servers read what the test's app wrote: same data keys; plain http on loopback.
+        "PRACTICE_DATA_KEYS": json.dumps([DATA_KEY]),
+        "PRACTICE_INSECURE_COOKIES": "true",
     }
     procs, urls = [], []
     for _ in range(SERVERS):
@@ -135,3 +139,59 @@ def test_thirty_clients_racing_for_one_slot_get_one_booking(app, servers):
         booked = get_session().scalars(select(Consultation)).all()
         assert len(booked) == 1
         assert booked[0].starts_at.strftime("%Y-%m-%dT%H:%MZ") == start
+
+
+def test_a_therapist_opening_an_intake_many_times_at_once_is_served_and_audited_each_time(
+    app, servers
+):
+    """Every view appends to the audit chain; concurrent views (and bookings) queue for the
+    write lock rather than failing, on SQLite as on PostgreSQL."""
+    from helpers import book
+    from test_intake_flow import answer, persona
+
+    from practice.audit import AuditEvent
+    from practice.audit.chain import verify
+    from practice.intake.links import intake_url
+    from practice.intake.models import Intake
+
+    _, slug = add_therapist(app, hours=[(d, time(0), time(23, 30)) for d in range(7)])
+    client = app.test_client()
+    assert book(client, slug, "2030-01-07T09:00Z").status_code == 303
+    with app.test_request_context():
+        intake = get_session().scalars(select(Intake)).one()
+        path = "/" + intake_url(intake).split("://", 1)[1].split("/", 1)[1]
+        public_id = intake.public_id
+    assert answer(client, path, persona(app, 5, 1)).status_code == 200
+
+    staff = requests.Session()
+    login = staff.get(f"{servers[0]}/staff/login", timeout=10).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+    signed_in = staff.post(
+        f"{servers[0]}/staff/login",
+        data={"email": "maya@example.org", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert signed_in.status_code == 302, signed_in.text[:300]
+
+    views = 20
+    barrier = threading.Barrier(views)
+    codes: list[int] = [0] * views
+
+    def view(i: int) -> None:
+        barrier.wait()
+        codes[i] = staff.get(
+            f"{servers[i % SERVERS]}/staff/intakes/{public_id}", timeout=60
+        ).status_code
+
+    threads = [threading.Thread(target=view, args=(i,)) for i in range(views)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * views
+    with app.app_context():
+        session = get_session()
+        opened = session.scalars(select(AuditEvent).where(AuditEvent.action == "intake.view")).all()
+        assert len(opened) == views
+        assert verify(session.connection()).ok

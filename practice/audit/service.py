@@ -60,3 +60,19 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def record_views(session: Session, events: list[dict], at: datetime) -> None:
+    """Audit something a view only read, in a write transaction of its own, and commit.
+
+    The view's reads ran in a deferred transaction; on SQLite, turning that into a write after
+    another request has written is refused outright (a stale snapshot) instead of waiting. So
+    the reads are closed first (objects stay loaded) and the append takes the write lock up
+    front, queueing behind other writers for the busy timeout like any booking does."""
+    from practice.db import write_transaction
+
+    session.commit()
+    write_transaction(session)
+    for event in events:
+        record(session, at=at, **event)
+    session.commit()

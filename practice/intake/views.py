@@ -19,7 +19,7 @@ from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from practice import clock
-from practice.audit import record
+from practice.audit import record_views
 from practice.auth.access import current_staff, staff_required
 from practice.booking.models import Consultation
 from practice.booking.tokens import InvalidLink
@@ -162,15 +162,13 @@ def _visible_intake(public_id: str) -> Intake:
 
 def _audit(action: str, subject_type: str, subject_id: str) -> None:
     staff = current_staff()
-    record(
-        get_session(),
-        actor_id=staff.id if staff else None,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        at=clock.now(),
-    )
-    get_session().commit()
+    event = {
+        "actor_id": staff.id if staff else None,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+    }
+    record_views(get_session(), [event], clock.now())
 
 
 @bp.get("/staff/intakes")

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from practice import timefmt
-from practice.audit import record
+from practice.audit import record_views
 from practice.auth.models import StaffUser
 from practice.booking.models import Consultation
 from practice.clinician.service import therapist_for, upcoming
@@ -93,14 +93,14 @@ def print_pdf(
             subjects = [("consultation", consultation.id)]
         else:
             subjects = [("worksheet", sheet.id) for sheet in packet.sheets]
-        for subject_type, subject_id in subjects:
-            record(
-                session,
-                actor_id=actor_id,
-                action="worksheet.print",
-                subject_type=subject_type,
-                subject_id=subject_id,
-                at=at,
-            )
-        session.commit()
+        events = [
+            {
+                "actor_id": actor_id,
+                "action": "worksheet.print",
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+            }
+            for subject_type, subject_id in subjects
+        ]
+        record_views(session, events, at)
     return pdf
