@@ -12,6 +12,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from practice import clock, migrate
 from practice.intake.cli import forms_group
+from practice.privacy.cli import COMMANDS as privacy_commands
 from practice.worksheets.cli import worksheet_group
 
 
@@ -158,6 +159,7 @@ COMMANDS = (
     send_reminders,
     worksheet_group,
     forms_group,
+    *privacy_commands,
 )
 
 # Mounted in a host app as `flask practice ...`.

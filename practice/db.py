@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +56,15 @@ def utcnow() -> datetime:
 IMMEDIATE = {"practice_sqlite_begin": "IMMEDIATE"}
 
 
+# Our engines log under this name. A host (or a test) setting the root logger to DEBUG would
+# otherwise have SQLAlchemy log every statement's parameters and every row it reads: clients'
+# names, emails and answers. Statements are logged only with PRACTICE_DATABASE_ECHO, and then
+# without their parameters; rows never.
+ENGINE_LOGGING_NAME = "practice"
+QUIET_LOGS: dict[str, Any] = {"hide_parameters": True, "logging_name": ENGINE_LOGGING_NAME}
+logging.getLogger(f"sqlalchemy.engine.Engine.{ENGINE_LOGGING_NAME}").setLevel(logging.WARNING)
+
+
 def make_engine(url: str, echo: bool = False, wait_seconds: float = 15) -> Engine:
     """An engine; on SQLite, with transactions we control so a booking can BEGIN IMMEDIATE.
 
@@ -65,6 +75,7 @@ def make_engine(url: str, echo: bool = False, wait_seconds: float = 15) -> Engin
         return create_engine(
             url,
             echo=echo,
+            **QUIET_LOGS,
             pool_pre_ping=True,
             pool_timeout=wait_seconds,
             connect_args={
@@ -73,9 +84,14 @@ def make_engine(url: str, echo: bool = False, wait_seconds: float = 15) -> Engin
             },
         )
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_timeout=wait_seconds)
+        return create_engine(
+            url, echo=echo, **QUIET_LOGS, pool_pre_ping=True, pool_timeout=wait_seconds
+        )
     engine = create_engine(
-        url, echo=echo, connect_args={"timeout": wait_seconds, "check_same_thread": False}
+        url,
+        echo=echo,
+        **QUIET_LOGS,
+        connect_args={"timeout": wait_seconds, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")

@@ -162,6 +162,9 @@ def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:
     parent.register_blueprint(api.bp, url_prefix="/api/v1")
     parent.register_blueprint(auth_bp, url_prefix="/staff")
     parent.register_blueprint(clinician_bp, url_prefix="/staff")
+    from practice.privacy.views import bp as privacy_bp
+
+    parent.register_blueprint(privacy_bp, url_prefix="/staff/privacy")
     from practice.intake.views import bp as intake_bp
 
     parent.register_blueprint(intake_bp)

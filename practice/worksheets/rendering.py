@@ -137,6 +137,12 @@ class PdfCache:
         self._put(packet, pdf)
         return pdf
 
+    def clear(self) -> None:
+        """Forget every PDF (a client's data was erased: no copy of their names stays here)."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
     def _put(self, packet: Packet, pdf: bytes) -> None:
         if self.max_items <= 0 or len(pdf) > self.max_bytes:
             return
