@@ -252,6 +252,22 @@ TABLE = [
     # Admins only.
     Row("practice.clinician.therapists", "GET", "admin", lambda w: "/staff/therapists"),
     Row("practice.clinician.therapists", "POST", "admin", lambda w: "/staff/therapists", ok=422),
+    Row("practice.privacy.erase", "GET", "admin", lambda w: "/staff/privacy/erase"),
+    Row(
+        "practice.privacy.erase",
+        "POST",
+        "admin",
+        lambda w: "/staff/privacy/erase",
+        data=lambda w: {"email": "jordan@example.com"},
+    ),
+    Row(
+        "practice.privacy.erase_confirm",
+        "POST",
+        "admin",
+        lambda w: "/staff/privacy/erase/confirm",
+        ok=302,
+        data=lambda w: {"email": "jordan@example.com"},
+    ),
 ]
 
 
