@@ -4,12 +4,14 @@ an answer that matches the document, and never a 500."""
 from __future__ import annotations
 
 import schemathesis
+from conftest import add_therapist
 from hypothesis import HealthCheck, given, settings
 
-from conftest import add_therapist
-
+# Derandomised: the same requests every run, so CI is repeatable; raise max_examples locally
+# (or drop derandomize) to explore further.
 RUNS = settings(
     max_examples=40,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

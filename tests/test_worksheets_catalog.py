@@ -187,13 +187,11 @@ def test_no_flags_keeps_the_library_order_and_a_pattern_brings_its_worksheets_fo
 
 
 def test_flags_for_a_consultation_pass_only_pattern_flags_never_safety_ones(monkeypatch):
-    import practice.intake
-
-    monkeypatch.delattr(practice.intake, "pattern_flags", raising=False)
-    assert flags_for_consultation(None, None) == set()  # intake not wired up: no suggestions
+    import practice.intake.service
 
     def pattern_flags(session, consultation):  # noqa: ANN001, ANN202
         return {"codependent", "safety_concern", "pursue_withdraw"}
 
-    monkeypatch.setattr(practice.intake, "pattern_flags", pattern_flags, raising=False)
+    # Even if intake ever passed on something about safety, a worksheet would not see it.
+    monkeypatch.setattr(practice.intake.service, "pattern_flags", pattern_flags)
     assert flags_for_consultation(None, None) == {"codependent", "pursue_withdraw"}

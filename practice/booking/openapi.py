@@ -6,9 +6,14 @@ from typing import Any
 
 from practice.timefmt import known_zones
 
+# No NUL characters anywhere: no person types one, and PostgreSQL cannot store one.
+NO_NUL = r"^[^\u0000]*$"
 # ISO 8601 with a zone, to the minute or second: what /slots lists and what booking accepts.
+# (Days 29-31 are valid too; the pattern stops at 28 so that every string it allows is a
+# real date, as the document promises for generated requests.)
 START_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(:[0-5][0-9])?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])$"
 )
 
 _SLOT = {
@@ -48,6 +53,7 @@ _BOOKING_REQUEST = {
     "properties": {
         "therapist": {
             "type": "string",
+            "pattern": NO_NUL,
             "description": "slug from /therapists; an unknown one is a 404",
         },
         "start": {
@@ -56,13 +62,17 @@ _BOOKING_REQUEST = {
             "description": "a slot's start as /slots lists it, e.g. 2026-03-02T14:00Z",
         },
         "tz": {"$ref": "#/components/schemas/TimeZone"},
-        "name": {"type": "string", "maxLength": 120, "pattern": r"\S"},
-        "email": {"type": "string", "format": "email", "maxLength": 254},
+        "name": {
+            "type": "string",
+            "maxLength": 120,
+            "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        },
+        "email": {"type": "string", "format": "email", "maxLength": 254, "pattern": NO_NUL},
         "phone": {"type": "string", "pattern": r"^\+?[0-9 ().\-]{6,30}$"},
         "kind": {"type": "string", "enum": ["individual", "couple"]},
-        "partner_name": {"type": "string", "maxLength": 120},
-        "partner_email": {"type": "string", "format": "email", "maxLength": 254},
-        "note": {"type": "string", "maxLength": 1000},
+        "partner_name": {"type": "string", "maxLength": 120, "pattern": NO_NUL},
+        "partner_email": {"type": "string", "format": "email", "maxLength": 254, "pattern": NO_NUL},
+        "note": {"type": "string", "maxLength": 1000, "pattern": NO_NUL},
         "consent": {"const": True, "description": "agreed to the privacy notice"},
         "not_emergency": {
             "const": True,
@@ -111,14 +121,15 @@ def openapi_document(base_path: str) -> dict[str, Any]:
                             "name": "slug",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "pattern": NO_NUL},
                         },
                         tz_param,
                         {
                             "name": "from",
                             "in": "query",
                             "required": False,
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "pattern": START_PATTERN},
+                            "description": "the earliest start wanted, e.g. 2026-03-02T00:00Z",
                         },
                         {
                             "name": "days",
@@ -165,7 +176,7 @@ def openapi_document(base_path: str) -> dict[str, Any]:
                             "name": "Idempotency-Key",
                             "in": "header",
                             "required": False,
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
                         }
                     ],
                     "requestBody": {
@@ -194,7 +205,7 @@ def openapi_document(base_path: str) -> dict[str, Any]:
                             "name": "token",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "pattern": NO_NUL},
                         }
                     ],
                     "responses": {
