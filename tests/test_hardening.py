@@ -12,6 +12,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from helpers import book, manage_path, text
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from practice import Practice, create_app
 from practice.auth.models import StaffSession, StaffUser
@@ -346,7 +347,10 @@ def test_totp_two_factor_is_enrolled_with_a_confirming_code(app, client, clock, 
     enrol(client, clock)
     with app.app_context():
         user = get_session().scalars(select(StaffUser)).one()
-        assert user.totp_enabled and user.totp_secret
+        assert user.totp_enabled and len(user.totp_secret) == 32
+        # At rest it is ciphertext: a copy of the database can't mint codes.
+        raw = get_session().execute(sql("SELECT totp_secret FROM practice_staff_user")).scalar()
+        assert raw != user.totp_secret and user.totp_secret not in raw
 
 
 def test_totp_login_asks_for_the_code(app, client, clock, therapist):

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from practice.crypto import EncryptedText
 from practice.db import Base, UTCDateTime, utcnow
 
 ROLES = ("therapist", "admin")
@@ -24,7 +25,8 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Optional TOTP two-factor: the secret is kept from enrolment; it counts only once confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Encrypted like intake answers: with the secret, anyone could mint this person's codes.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The last time step whose code was accepted: a code seen once is never accepted again.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from practice.audit import chain
-from practice.crypto import app_cipher_or_none, decrypt_all, reencrypt_all
+from practice.crypto import COLUMNS_0004, app_cipher_or_none, decrypt_all, reencrypt_all
 
 revision = "0004"
 down_revision = "0003"
@@ -85,7 +85,7 @@ def upgrade() -> None:
 
     cipher = app_cipher_or_none()
     if cipher is not None:
-        reencrypt_all(bind, cipher)
+        reencrypt_all(bind, cipher, columns=COLUMNS_0004)
     elif any(
         bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first()
         for table in ("practice_consultation", "practice_intake")
@@ -120,7 +120,7 @@ def downgrade() -> None:
         batch.create_foreign_key(
             AUDIT_FK, "practice_staff_user", ["actor_id"], ["id"], ondelete="SET NULL"
         )
-    decrypt_all(bind, cipher)
+    decrypt_all(bind, cipher, columns=COLUMNS_0004)
     if dialect == "sqlite":
         op.execute("ALTER TABLE practice_intake ADD COLUMN result_json JSON")
         op.execute("UPDATE practice_intake SET result_json = result")
