@@ -132,22 +132,12 @@ def create_consultation():  # noqa: ANN201
         errors.update({k: v for k, v in form.errors.items() if v})
     if errors:
         return _error(422, "Some details need another look.", fields=errors)
-    client = service.ClientDetails(
-        name=form.name.data,
-        email=form.email.data,
-        phone=form.phone.data or "",
-        timezone=zone,
-        kind=form.kind.data,
-        partner_name=form.partner_name.data or "",
-        partner_email=form.partner_email.data or "",
-        note=form.note.data or "",
-    )
     try:
         booking = service.book(
             get_session(),
             therapist.id,
             start,
-            client,
+            form.client_details(zone),
             form.idempotency_key.data,
             clock.now(),
             notify,

@@ -257,22 +257,12 @@ def book(slug: str):  # noqa: ANN201
         return render_template("practice/booking/no_slot.html", therapist=therapist, zone=zone), 400
 
     if form.validate_on_submit():
-        client = service.ClientDetails(
-            name=form.name.data,
-            email=form.email.data,
-            phone=form.phone.data or "",
-            timezone=zone,
-            kind=form.kind.data,
-            partner_name=form.partner_name.data or "",
-            partner_email=form.partner_email.data or "",
-            note=form.note.data or "",
-        )
         try:
             booking = service.book(
                 get_session(),
                 therapist.id,
                 start,
-                client,
+                form.client_details(zone),
                 form.idempotency_key.data,
                 clock.now(),
                 notify,
