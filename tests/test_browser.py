@@ -377,7 +377,21 @@ def test_a_couple_in_tokyo_books_answers_and_their_therapist_prints_their_packet
     partner_link = re.search(r"https?://\S+/intake/\S+", body).group(0)
     partner.page.goto(partner_link)
     assert "Before your consultation, Sam Rivera" in partner.page.inner_text("h1")
-    answer_intake(partner.page, persona(site.app, codependent=1, hyper=5))
+    # Answers save as they change: pick one, type another, close the page, come back.
+    sam = persona(site.app, codependent=1, hyper=5)
+    first_item = next(k for k, v in sam.items() if v.isdigit())
+    partner.page.locator(f'input[name="{first_item}"][value="{sam[first_item]}"]').check()
+    expect(partner.page.locator("[data-autosave-status]")).to_have_text("Saved.")
+    # Typing is saved once it pauses for a moment.
+    with partner.page.expect_response(re.compile(r"/autosave$")) as saved:
+        partner.page.locator('[name="what_brings_you"]').fill("Distance between us.")
+    assert saved.value.ok
+    partner.page.goto(partner_link)
+    assert partner.page.locator(
+        f'input[name="{first_item}"][value="{sam[first_item]}"]'
+    ).is_checked()
+    assert "Distance between us." in partner.page.locator('[name="what_brings_you"]').input_value()
+    answer_intake(partner.page, sam)
     assert "Thank you, Sam Rivera." in partner.page.inner_text("main")
 
     # The therapist signs in; the couple leads the queue, ahead of the earlier consultation.

@@ -48,6 +48,41 @@
     });
   }
 
+  // Intake answers save as they change, so closing the tab loses nothing. The form's own
+  // "Save and finish later" button does the same without JavaScript.
+  function autosave() {
+    var form = document.querySelector("form[data-autosave]");
+    if (!form || !window.fetch || !window.FormData) return;
+    var url = form.getAttribute("data-autosave");
+    var status = document.querySelector("[data-autosave-status]");
+    var token = form.querySelector("input[name=csrf_token]");
+    var timers = {};
+    function say(text) { if (status) status.textContent = text; }
+    function save(field) {
+      var body = new FormData();
+      body.append("csrf_token", token ? token.value : "");
+      var checked = field.type === "radio"
+        ? form.querySelector("input[name='" + field.name + "']:checked") : field;
+      body.append(field.name, checked ? checked.value : "");
+      fetch(url, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) {
+          say(response.ok ? "Saved." : "We couldn't save just now; your answers are still here.");
+        })
+        .catch(function () { say("We couldn't save just now; your answers are still here."); });
+    }
+    function later(field, wait) {
+      clearTimeout(timers[field.name]);
+      timers[field.name] = setTimeout(function () { save(field); }, wait);
+    }
+    form.addEventListener("change", function (event) {
+      if (event.target.name && event.target.name !== "csrf_token") later(event.target, 300);
+    });
+    form.addEventListener("input", function (event) {
+      var field = event.target;
+      if (field.tagName === "TEXTAREA" || field.type === "text") later(field, 1500);
+    });
+  }
+
   function focusErrors() {
     var box = document.querySelector("[data-focus-on-load]");
     if (box) box.focus();
@@ -57,6 +92,7 @@
     adoptBrowserZone();
     toggleCoupleFields();
     submitOnce();
+    autosave();
     focusErrors();
   });
 })();
