@@ -179,6 +179,43 @@ def test_autosave_keeps_a_single_answer(app, client, runner, maya, mail_dir):
         assert intake.answer_map() == {item: "5"} and intake.status == "in_progress"
 
 
+def test_an_autosave_that_loses_the_race_with_sending_gets_a_plain_409(
+    app, client, runner, maya, mail_dir, monkeypatch
+):
+    """The browser sends the form while a save is on its way: the save must not 500."""
+    from datetime import UTC, datetime
+
+    from practice.intake import service
+    from practice.intake import views as intake_views
+
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    item = form_def(app).subscales[1].items[0]
+    real_build_form = intake_views.build_form
+
+    def send_from_another_tab(questionnaire):  # noqa: ANN001, ANN202
+        # Runs after the view found the intake open, before it takes the intake's lock: the
+        # other tab's request is another server process, so it has a session of its own.
+        answers = persona(app, codependent=3, hyper=3)
+        with app.extensions["practice"].sessionmaker() as other:
+            intake = other.scalars(select(Intake)).one()
+            form = service.form_for(app.extensions["practice"].questionnaires, intake)
+            service.submit(
+                other, intake, answers, form, datetime.now(UTC), on_urgent=lambda *_: None
+            )
+        return real_build_form(questionnaire)
+
+    monkeypatch.setattr(intake_views, "build_form", send_from_another_tab)
+    late = client.post(path + "/autosave", data={item: "1", "csrf_token": token})
+    assert late.status_code == 409 and late.get_json() == {"error": "Already sent."}
+    monkeypatch.setattr(intake_views, "build_form", real_build_form)
+    with app.app_context():
+        intake = get_session().scalars(select(Intake)).one()
+        assert intake.status == "submitted" and intake.answer_map()[item] == "3"
+
+
 def test_a_malformed_answer_gets_a_plain_message_and_nothing_typed_is_lost(
     app, client, runner, maya, mail_dir
 ):

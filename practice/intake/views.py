@@ -125,7 +125,10 @@ def autosave(token: str):  # noqa: ANN201
     if form.csrf_token.errors:
         return jsonify(error="Please reload the page."), 400
     posted = {k: v for k, v in form.valid_answers().items() if k in request.form}
-    service.save_progress(get_session(), intake, posted, clock.now())
+    try:
+        service.save_progress(get_session(), intake, posted, clock.now())
+    except service.AlreadySubmitted:  # sent from another tab while this save was on its way
+        return jsonify(error="Already sent."), 409
     return jsonify(saved=len(posted))
 
 

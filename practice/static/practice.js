@@ -57,6 +57,7 @@
     var status = document.querySelector("[data-autosave-status]");
     var token = form.querySelector("input[name=csrf_token]");
     var timers = {};
+    var inflight = [];
     function say(text) { if (status) status.textContent = text; }
     function save(field) {
       var body = new FormData();
@@ -64,11 +65,13 @@
       var checked = field.type === "radio"
         ? form.querySelector("input[name='" + field.name + "']:checked") : field;
       body.append(field.name, checked ? checked.value : "");
-      fetch(url, { method: "POST", body: body, credentials: "same-origin" })
+      var request = fetch(url, { method: "POST", body: body, credentials: "same-origin" })
         .then(function (response) {
           say(response.ok ? "Saved." : "We couldn't save just now; your answers are still here.");
         })
-        .catch(function () { say("We couldn't save just now; your answers are still here."); });
+        .catch(function () { say("We couldn't save just now; your answers are still here."); })
+        .then(function () { inflight.splice(inflight.indexOf(request), 1); });
+      inflight.push(request);
     }
     function later(field, wait) {
       clearTimeout(timers[field.name]);
@@ -80,6 +83,25 @@
     form.addEventListener("input", function (event) {
       var field = event.target;
       if (field.tagName === "TEXTAREA" || field.type === "text") later(field, 1500);
+    });
+    // Sending the form carries every answer: pending saves are dropped, and saves already on
+    // their way are let land first, so none arrives after the intake is closed.
+    form.addEventListener("submit", function (event) {
+      Object.keys(timers).forEach(function (name) { clearTimeout(timers[name]); });
+      timers = {};
+      if (!inflight.length) return;
+      event.preventDefault();
+      var submitter = event.submitter;
+      Promise.all(inflight).then(function () {
+        if (submitter && submitter.name) {
+          var keep = document.createElement("input");
+          keep.type = "hidden";
+          keep.name = submitter.name;
+          keep.value = submitter.value;
+          form.appendChild(keep);
+        }
+        HTMLFormElement.prototype.submit.call(form);
+      });
     });
   }
 
