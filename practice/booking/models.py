@@ -35,6 +35,9 @@ class Therapist(Base):
     minimum_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
     horizon_days: Mapped[int] = mapped_column(Integer, default=28)
     accepting_new_clients: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Moved by database triggers whenever windows, days off or held time change (migration
+    # 0007): the public slot page reuses what it rendered until this number moves.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     user: Mapped[StaffUser] = relationship(lazy="joined")
     windows: Mapped[list[AvailabilityWindow]] = relationship(

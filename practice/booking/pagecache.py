@@ -1,8 +1,10 @@
 """A small per-app memo of rendered slot lists.
 
-The slot list is a pure function of the therapist's rules, the busy times we just read, the
-minute, the visitor's zone and the week shown. Keyed on exactly those inputs it needs no
-invalidation: a booking anywhere changes the busy times, so the next request misses.
+The slot list is a pure function of the therapist's row, their windows, days off and held time,
+the minute, the visitor's zone and the week shown. The row carries a schedule version that
+database triggers move with every change to the other three (migration 0007), so a key of the row
+and the visitor's view needs no invalidation: a booking on any server moves the version, and the
+next request here misses.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -72,43 +72,48 @@ def busy_intervals(
 
 @dataclass(frozen=True)
 class TherapistPage:
-    """What the public slot page shows of a therapist, plus the rules for its slots."""
+    """What the public slot page shows of a therapist: their row, read as plain values.
 
-    id: int
-    slug: str
-    display_name: str
-    credentials: str
-    bio: str
-    consultation_minutes: int
-    horizon_days: int
-    accepting_new_clients: bool
-    rules: slots.AvailabilityRules
+    Together with the minute and the visitor's view, `row` (which carries the therapist's
+    schedule_version) decides the whole slot list, so it is the slot list's cache key.
+    """
+
+    row: Row
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        if name == "row":  # not set yet (copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.row, name)
+
+    @property
+    def key(self) -> tuple:
+        return tuple(self.row)
+
+
+_THERAPIST = Therapist.__table__
+_WINDOW = AvailabilityWindow.__table__
+_TIME_OFF = TimeOffPeriod.__table__
+# Built once: on the busiest page, building a statement costs more than running it.
+_PAGE_ROW = select(_THERAPIST).where(_THERAPIST.c.slug == bindparam("slug"))
+_WINDOWS = select(_WINDOW.c.weekday, _WINDOW.c.start_time, _WINDOW.c.end_time).where(
+    _WINDOW.c.therapist_id == bindparam("therapist_id")
+)
+_DAYS_OFF = select(_TIME_OFF.c.first_day, _TIME_OFF.c.last_day).where(
+    _TIME_OFF.c.therapist_id == bindparam("therapist_id")
+)
 
 
 def therapist_page(session: Session, slug: str) -> TherapistPage | None:
-    """Read with plain rows, not ORM objects: the busiest public page pays for every query."""
-    t = Therapist.__table__
-    row = session.execute(select(t).where(t.c.slug == slug)).first()
-    if row is None:
-        return None
-    w, off = AvailabilityWindow.__table__, TimeOffPeriod.__table__
-    windows = session.execute(
-        select(w.c.weekday, w.c.start_time, w.c.end_time).where(w.c.therapist_id == row.id)
-    ).all()
-    time_off = session.execute(
-        select(off.c.first_day, off.c.last_day).where(off.c.therapist_id == row.id)
-    ).all()
-    return TherapistPage(
-        id=row.id,
-        slug=row.slug,
-        display_name=row.display_name,
-        credentials=row.credentials,
-        bio=row.bio,
-        consultation_minutes=row.consultation_minutes,
-        horizon_days=row.horizon_days,
-        accepting_new_clients=row.accepting_new_clients,
-        rules=rules_from(row, windows, time_off),
-    )
+    """One small read: the therapist's row, schedule version included."""
+    row = session.execute(_PAGE_ROW, {"slug": slug}).first()
+    return None if row is None else TherapistPage(row)
+
+
+def page_rules(session: Session, page: TherapistPage) -> slots.AvailabilityRules:
+    """The availability rules behind a page: read only when its slot list must be rendered."""
+    windows = session.execute(_WINDOWS, {"therapist_id": page.id}).all()
+    time_off = session.execute(_DAYS_OFF, {"therapist_id": page.id}).all()
+    return rules_from(page, windows, time_off)
 
 
 def open_slots(
@@ -149,6 +154,15 @@ def first_available(
 def _lock_therapist(session: Session, therapist_id: int) -> Therapist | None:
     """Open the write transaction and hold the therapist's row: rival bookings queue here."""
     write_transaction(session)
+    return hold_therapist_row(session, therapist_id)
+
+
+def hold_therapist_row(session: Session, therapist_id: int) -> Therapist | None:
+    """Lock the therapist's row (PostgreSQL; SQLite's write lock already covers it).
+
+    Every writer that changes held time takes this row before the consultation's: the schedule
+    version trigger (migration 0007) updates it too, and one order means no deadlock.
+    """
     stmt = select(Therapist).where(Therapist.id == therapist_id)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Therapist)
@@ -286,6 +300,7 @@ def cancel(
     if consultation.status == "cancelled":
         session.rollback()
         return consultation
+    hold_therapist_row(session, consultation.therapist_id)
     consultation.status = "cancelled"
     consultation.calendar_sequence += 1
     consultation.updated_at = now

@@ -126,35 +126,44 @@ def week_bounds(zone: str, now: datetime) -> tuple[date, datetime, datetime, int
     return first, start, end, days
 
 
-def slot_list_html(
-    therapist: service.TherapistPage,
-    now: datetime,
-    zone: str,
-    first: date,
-    start: datetime,
-    end: datetime,
-    days: int,
+def slot_page_body(
+    therapist: service.TherapistPage, now: datetime, zone: str, zone_source: str
 ) -> Markup:
-    """The week's slot list, rendered once per distinct input (see booking.pagecache)."""
-    session = get_session()
-    rules = therapist.rules
+    """The slot page's content, rendered once per distinct input (see booking.pagecache)."""
+    first, start, end, days = week_bounds(zone, now)
     # Whole minutes, rounded up: never shows a time that is already inside the notice period.
     minute = (now + timedelta(minutes=1) - timedelta(microseconds=1)).replace(
         second=0, microsecond=0
     )
-    window = slots_lookup_range(rules, minute, start, end)
-    busy = tuple(sorted(service.busy_intervals(session, therapist.id, window)))
     book_url = url_for("practice.booking.book", slug=therapist.slug)
-    key = (therapist.id, book_url, rules, busy, minute, zone, first, days)
+    # The therapist's row carries schedule_version, which triggers move with every change to
+    # windows, days off or held time (migration 0007): no other read is needed to reuse a page.
+    # book_url stands for where the app is mounted, which the links depend on.
+    key = (therapist.key, book_url, minute, zone, zone_source, first, days)
 
     def render() -> Markup:
-        found = slot_core.open_slots(rules, busy, minute, start=start, end=end)
+        days_shown = {}
+        if therapist.accepting_new_clients:
+            session = get_session()
+            rules = service.page_rules(session, therapist)
+            window = slots_lookup_range(rules, minute, start, end)
+            busy = service.busy_intervals(session, therapist.id, window)
+            found = slot_core.open_slots(rules, busy, minute, start=start, end=end)
+            days_shown = days_of_slots(found, zone, first, days)
+        today = timefmt.in_zone(minute, zone).date()
+        horizon_end = timefmt.in_zone(minute + timedelta(days=therapist.horizon_days), zone).date()
+        later = first + timedelta(days=days)
         return Markup(
             render_template(
-                "practice/booking/_day_slots.html",
+                "practice/booking/_slots_body.html",
                 therapist=therapist,
                 zone=zone,
-                days=days_of_slots(found, zone, first, days),
+                zone_source=zone_source,
+                zones=timefmt.known_zones(),
+                days=days_shown,
+                first=first,
+                prev_from=first - timedelta(days=days) if first > today else None,
+                next_from=later if later <= horizon_end else None,
                 book_url=book_url,
                 zone_query=url_quote(zone, safe="/"),
                 slot_param=slot_param,
@@ -200,27 +209,9 @@ def slots(slug: str):  # noqa: ANN201
     if therapist is None:
         abort(404)
     zone, source = visitor_zone()
-    now = clock.now()
-    first, start, end, days = week_bounds(zone, now)
-    day_list = slot_list_html(therapist, now, zone, first, start, end, days)
-    horizon_end = timefmt.in_zone(now + timedelta(days=therapist.horizon_days), zone).date()
+    body = slot_page_body(therapist, clock.now(), zone, source)
     response = make_response(
-        render_template(
-            "practice/booking/slots.html",
-            therapist=therapist,
-            zone=zone,
-            zone_source=source,
-            zones=timefmt.known_zones(),
-            day_list=day_list,
-            first=first,
-            prev_from=first - timedelta(days=days)
-            if first > timefmt.in_zone(now, zone).date()
-            else None,
-            next_from=first + timedelta(days=days)
-            if first + timedelta(days=days) <= horizon_end
-            else None,
-            slot_param=slot_param,
-        )
+        render_template("practice/booking/slots.html", therapist=therapist, zone=zone, body=body)
     )
     return remember_zone(response, zone, source)
 

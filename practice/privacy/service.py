@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from practice.audit import record
 from practice.booking.models import Consultation
+from practice.booking.service import hold_therapist_row
 from practice.db import write_transaction
 from practice.intake.models import Intake
 from practice.mail.models import OutboxMessage
@@ -106,6 +107,10 @@ def erase_client(
     if plan.empty:
         session.rollback()
         return None
+    # Freeing a booked time moves its therapist's schedule version: hold those rows first, in
+    # id order, as bookings do (see booking.service.hold_therapist_row).
+    for therapist_id in sorted({c.therapist_id for c in plan.as_client}):
+        hold_therapist_row(session, therapist_id)
     erasure_id = str(uuid.uuid4())
     intakes = messages = 0
     mail_needles: list[str] = [plan.email]
