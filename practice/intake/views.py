@@ -205,14 +205,6 @@ def review(public_id: str):  # noqa: ANN201
             return redirect(url_for(".review", public_id=public_id))
     _audit("intake.view", "intake", intake.public_id)
     form_def = service.form_for(catalog(), intake)
-    partner = next(
-        (
-            other
-            for other in service.intakes_for(get_session(), intake.consultation_id)
-            if other.id != intake.id
-        ),
-        None,
-    )
     return render_template(
         "practice/intake/review.html",
         intake=intake,
@@ -220,7 +212,6 @@ def review(public_id: str):  # noqa: ANN201
         answers=intake.answer_map(),
         result=intake.result,
         form=form,
-        partner=partner,
         levels=LEVELS,
     ), (400 if form.errors else 200)
 
