@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 
+from conftest import MONDAY
 from helpers import (
     CLIENT,
     body_of,
@@ -328,3 +329,35 @@ def test_demo_mailbox_receives_eml_files_when_no_smtp_is_set(
     to_client = next(m for m in messages if m["To"] == "jordan@example.com")
     assert "Monday 7 January 2030" in body_of(to_client)
     assert "BEGIN:VCALENDAR" in calendar_of(to_client)
+
+
+def test_two_cancels_at_once_send_one_cancellation(app, client, therapist, monkeypatch):
+    """The second cancel read the booking before the first committed: it must not cancel again."""
+    from practice.booking import service
+
+    _, slug = therapist
+    book(client, slug, MONDAY_9)
+    real_hold = service.hold_therapist_row
+
+    def first_cancel_commits_meanwhile(session, therapist_id):  # noqa: ANN001, ANN202
+        monkeypatch.setattr(service, "hold_therapist_row", real_hold)
+        with app.extensions["practice"].sessionmaker() as other:
+            consultation = other.scalars(select(Consultation)).one()
+            service.cancel(other, consultation.id, MONDAY, notify=lambda *_: None)
+        return None if session is None else real_hold(session, therapist_id)
+
+    with app.app_context():
+        session = get_session()
+        consultation_id = session.scalars(select(Consultation)).one().id
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite's write lock is taken before the first read: the rival can only go first.
+            first_cancel_commits_meanwhile(None, None)
+            session.rollback()
+        else:
+            monkeypatch.setattr(service, "hold_therapist_row", first_cancel_commits_meanwhile)
+        sent = []
+        cancelled = service.cancel(
+            session, consultation_id, MONDAY, notify=lambda *a: sent.append(a[2])
+        )
+        assert cancelled.status == "cancelled" and cancelled.calendar_sequence == 1
+        assert sent == []  # the first cancel's notice is the only one

@@ -216,6 +216,38 @@ def test_an_autosave_that_loses_the_race_with_sending_gets_a_plain_409(
         assert intake.status == "submitted" and intake.answer_map()[item] == "3"
 
 
+def test_save_for_later_after_sending_from_another_tab_shows_the_thanks_page(
+    app, client, runner, maya, mail_dir, monkeypatch
+):
+    from datetime import UTC, datetime
+
+    from practice.intake import service
+    from practice.intake import views as intake_views
+
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    page = client.get(path).get_data(as_text=True)
+    real_build_form = intake_views.build_form
+
+    def send_from_another_tab(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with app.extensions["practice"].sessionmaker() as other:
+            intake = other.scalars(select(Intake)).one()
+            if not intake.submitted:
+                form = service.form_for(app.extensions["practice"].questionnaires, intake)
+                answers = persona(app, codependent=3, hyper=3)
+                service.submit(other, intake, answers, form, datetime.now(UTC), lambda *_: None)
+        return real_build_form(*args, **kwargs)
+
+    monkeypatch.setattr(intake_views, "build_form", send_from_another_tab)
+    item = form_def(app).subscales[1].items[0]
+    saved = client.post(path, data={item: "1", "csrf_token": csrf_from(page), "action": "save"})
+    assert saved.status_code == 200
+    assert "Thank you" in text(saved)
+    with app.app_context():
+        assert get_session().scalars(select(Intake)).one().answer_map()[item] == "3"
+
+
 def test_a_malformed_answer_gets_a_plain_message_and_nothing_typed_is_lost(
     app, client, runner, maya, mail_dir
 ):

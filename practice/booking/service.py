@@ -297,10 +297,16 @@ def cancel(
     if consultation is None:
         session.rollback()
         raise NotBookable
+    # Hold the therapist's row, then read the consultation again under it: on PostgreSQL the
+    # first read took no lock, and a rival cancel or reschedule may have committed since.
+    hold_therapist_row(session, consultation.therapist_id)
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    if consultation is None:
+        session.rollback()
+        raise NotBookable
     if consultation.status == "cancelled":
         session.rollback()
         return consultation
-    hold_therapist_row(session, consultation.therapist_id)
     consultation.status = "cancelled"
     consultation.calendar_sequence += 1
     consultation.updated_at = now

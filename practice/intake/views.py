@@ -95,7 +95,12 @@ def answer(token: str):  # noqa: ANN201
         return _render_form(intake, form, token, stale=True), 400
     # Whatever passed validation is kept even if the rest needs another look: nothing is lost.
     if action != "submit" or not valid or not form.check_required():
-        service.save_progress(session, intake, form.valid_answers(), clock.now())
+        try:
+            service.save_progress(session, intake, form.valid_answers(), clock.now())
+        except service.AlreadySubmitted:  # sent from another tab a moment ago: that stands
+            intake = service.by_public_id(session, intake.public_id)
+            urgent = intake.urgent and clock.now() - intake.submitted_at < URGENT_PAGE_GRACE
+            return render_template("practice/intake/thanks.html", intake=intake, urgent=urgent)
         if action == "submit" or not valid:
             return _render_form(intake, form, token, errors=True), 400
         flash("Saved. You can come back to this page from your link at any time.")

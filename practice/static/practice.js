@@ -85,23 +85,44 @@
       if (field.tagName === "TEXTAREA" || field.type === "text") later(field, 1500);
     });
     // Sending the form carries every answer: pending saves are dropped, and saves already on
-    // their way are let land first, so none arrives after the intake is closed.
+    // their way get a few seconds to land first, so none arrives after the intake is closed.
+    var pressed = null;   // the button clicked (older browsers have no event.submitter)
+    var sending = false;  // a deferred send is under way: further clicks wait for it
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("button[type=submit], input[type=submit]");
+      if (button) pressed = button;
+    });
     form.addEventListener("submit", function (event) {
       Object.keys(timers).forEach(function (name) { clearTimeout(timers[name]); });
       timers = {};
+      if (sending) { event.preventDefault(); return; }
       if (!inflight.length) return;
       event.preventDefault();
-      var submitter = event.submitter;
-      Promise.all(inflight).then(function () {
+      sending = true;
+      say("Sending…");
+      var submitter = event.submitter || pressed;
+      var landed = Promise.all(inflight);
+      var patience = new Promise(function (resolve) { setTimeout(resolve, 3000); });
+      Promise.race([landed, patience]).then(function () {
         if (submitter && submitter.name) {
-          var keep = document.createElement("input");
-          keep.type = "hidden";
+          var keep = form.querySelector("input[data-submitter]");
+          if (!keep) {
+            keep = document.createElement("input");
+            keep.type = "hidden";
+            keep.setAttribute("data-submitter", "");
+            form.appendChild(keep);
+          }
           keep.name = submitter.name;
           keep.value = submitter.value;
-          form.appendChild(keep);
         }
         HTMLFormElement.prototype.submit.call(form);
       });
+    });
+    // Back to this page from the browser's cache: start afresh.
+    window.addEventListener("pageshow", function () {
+      sending = false;
+      var keep = form.querySelector("input[data-submitter]");
+      if (keep) keep.parentNode.removeChild(keep);
     });
   }
 
