@@ -19,7 +19,7 @@ from practice.booking.models import (
     _new_nonce,
     rules_from,
 )
-from practice.db import write_transaction
+from practice.db import single_read, write_transaction
 
 # Called inside the transaction so the emails are written with the change they announce.
 Notify = Callable[[Session, Consultation, str], None]
@@ -105,7 +105,8 @@ _DAYS_OFF = select(_TIME_OFF.c.first_day, _TIME_OFF.c.last_day).where(
 
 def therapist_page(session: Session, slug: str) -> TherapistPage | None:
     """One small read: the therapist's row, schedule version included."""
-    row = session.execute(_PAGE_ROW, {"slug": slug}).first()
+    with single_read(session) as reader:
+        row = reader.execute(_PAGE_ROW, {"slug": slug}).first()
     return None if row is None else TherapistPage(row)
 
 

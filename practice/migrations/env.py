@@ -20,6 +20,10 @@ context.configure(
     target_metadata=Base.metadata,
     version_table=VERSION_TABLE,
     include_object=include_object,
+    # SQLite batch mode rebuilds a table (copy, drop, rename), which drops its triggers: a
+    # migration that rebuilds practice_consultation, _availability_window or _time_off must
+    # create the triggers of 0001 and 0007 again (tests/test_migrations.py checks for them), and
+    # one that rebuilds practice_therapist must drop 0007's triggers first: their bodies name it.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )
