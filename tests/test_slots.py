@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_slots_dst_gap import wall_to_instant
 
 from practice.booking.slots import (
     AvailabilityRules,
@@ -353,8 +354,9 @@ def inside_some_window(r: AvailabilityRules, slot) -> bool:
         for w in r.windows:
             if w.weekday != day.weekday():
                 continue
-            ws = datetime.combine(day, w.start, r.zone)
-            we = datetime.combine(day, w.end, r.zone)
+            # Walked on the real clock: a wall time skipped in spring means the change itself.
+            ws = wall_to_instant(day, w.start, r.zone)
+            we = wall_to_instant(day, w.end, r.zone)
             if ws <= slot.start and slot.end <= we:
                 return True
     return False

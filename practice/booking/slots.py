@@ -127,7 +127,32 @@ class _BusyIndex:
 
 
 def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+    """The instant a wall-clock time names: the first of a repeated hour (fold=0), and for a
+    time the clocks skip (spring forward) the moment of the change, the first that exists."""
+    wall = datetime.combine(day, at, tzinfo=zone)
+    instant = wall.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == wall.replace(tzinfo=None):
+        return instant
+    # In a gap fold=0 reads the old offset, landing as far past the change as the wall time
+    # is into the gap: a window ending there would offer slots after its end.
+    return _change_between(wall.replace(fold=1).astimezone(UTC), instant, zone)
+
+
+def _change_between(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant in (before, after] with the offset `after` has: the change itself."""
+    offset = after.astimezone(zone).utcoffset()
+    second = timedelta(seconds=1)
+    # Offsets change on a whole second; a gap is at most a few hours, so ~15 steps.
+    while after - before > second:
+        middle = before + (after - before) // 2
+        middle -= timedelta(microseconds=middle.microsecond)
+        if middle <= before:
+            middle = before + second
+        if middle.astimezone(zone).utcoffset() == offset:
+            after = middle
+        else:
+            before = middle
+    return after
 
 
 def _days(first: date, last: date) -> Iterator[date]:
