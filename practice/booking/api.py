@@ -13,7 +13,7 @@ from practice.booking.forms import BookingForm
 from practice.booking.models import Therapist
 from practice.booking.notifications import manage_token, notify
 from practice.booking.openapi import openapi_document
-from practice.booking.views import find_by_token, parse_start, slot_param
+from practice.booking.views import WITHIN, find_by_token, parse_start, slot_param
 from practice.db import get_session
 from practice.mail.delivery import send_after_commit
 
@@ -80,7 +80,10 @@ def therapist_slots(slug: str):  # noqa: ANN201
     now = clock.now()
     start = parse_start(request.args.get("from")) if request.args.get("from") else now
     if start is None:
-        return _error(400, "from must be an ISO 8601 time with an offset, e.g. 2026-03-02T00:00Z.")
+        return _error(
+            400,
+            f"from must be an ISO 8601 time with an offset, {WITHIN}, e.g. 2026-03-02T00:00Z.",
+        )
     found = service.open_slots(
         session, therapist, now, start=start, end=start + timedelta(days=days)
     )
@@ -124,7 +127,9 @@ def create_consultation():  # noqa: ANN201
     errors: dict[str, list[str]] = {}
     start = parse_start(fields.get("start"))
     if start is None:
-        errors["start"] = ["Please give the slot's start time, as the slots endpoint lists it."]
+        errors["start"] = [
+            f"Please give the slot's start time as the slots endpoint lists it ({WITHIN})."
+        ]
     zone = fields.get("tz") or current_app.config["PRACTICE_DEFAULT_TIMEZONE"]
     if timefmt.zone_or_none(zone) is None:
         errors["tz"] = ["Unknown time zone: use an IANA name such as Europe/London."]

@@ -59,7 +59,8 @@ _BOOKING_REQUEST = {
         "start": {
             "type": "string",
             "pattern": START_PATTERN,
-            "description": "a slot's start as /slots lists it, e.g. 2026-03-02T14:00Z",
+            "description": "a slot's start as /slots lists it, e.g. 2026-03-02T14:00Z; "
+            "a time more than two years from now is a 422",
         },
         "tz": {"$ref": "#/components/schemas/TimeZone"},
         "name": {
@@ -129,7 +130,8 @@ def openapi_document(base_path: str) -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "schema": {"type": "string", "pattern": START_PATTERN},
-                            "description": "the earliest start wanted, e.g. 2026-03-02T00:00Z",
+                            "description": "the earliest start wanted, e.g. 2026-03-02T00:00Z; "
+                            "more than two years from now is a 400",
                         },
                         {
                             "name": "days",

@@ -68,15 +68,28 @@ def remember_zone(response: Response, zone: str, source: str) -> Response:
     return response
 
 
+# No slot lies further off than the longest horizon (a year), and nothing a client asks about
+# needs more than this: it keeps year 1 and year 9999 away from date arithmetic (OverflowError).
+MAX_DISTANCE = timedelta(days=731)
+WITHIN = "within two years of now"
+
+
 def parse_start(value: str | None) -> datetime | None:
-    """A slot start from a link or form: ISO 8601 with an offset, read as UTC."""
+    """A slot start from a link or form: ISO 8601 with an offset, read as UTC, and within
+    MAX_DISTANCE of now; None for anything else."""
     if not value or len(value) > 40:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
+    now = clock.now()
+    if not now - MAX_DISTANCE <= moment <= now + MAX_DISTANCE:
+        return None
+    return moment
 
 
 def slot_param(moment: datetime) -> str:

@@ -1,0 +1,84 @@
+"""Defects a booking review found: each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import csrf_from
+from helpers import book, manage_path, text
+from sqlalchemy import func, select
+
+from practice.booking.models import Consultation
+from practice.db import get_session
+from practice.mail.models import OutboxMessage
+
+MONDAY_9 = "2030-01-07T09:00Z"
+API_BODY = {
+    "start": MONDAY_9,
+    "tz": "UTC",
+    "name": "Jordan Lee",
+    "email": "jordan@example.com",
+    "consent": True,
+    "not_emergency": True,
+    "idempotency_key": "a" * 32,
+}
+ODD_DATES = [
+    "0001-01-01T00:00+01:00",
+    "9999-12-31T23:59-01:00",
+    "9999-12-31T00:00Z",
+    "2035-01-07T09:00Z",  # a real date, but years beyond any horizon
+]
+
+
+def outbox_count(app) -> int:  # noqa: ANN001
+    with app.app_context():
+        return get_session().scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def only_consultation(app) -> Consultation:  # noqa: ANN001
+    with app.app_context():
+        return get_session().scalars(select(Consultation)).unique().one()
+
+
+# --- 1. dates far outside any calendar are a clear 400, never a 500 ----------------------------
+
+
+@pytest.mark.parametrize("odd", ODD_DATES)
+def test_odd_dates_on_the_book_page_get_the_choose_a_time_page(client, therapist, odd):
+    _, slug = therapist
+    response = client.get(f"/book/{slug}", query_string={"start": odd})
+    assert response.status_code == 400
+    assert "Please choose a time first" in text(response)
+
+
+@pytest.mark.parametrize("odd", ODD_DATES)
+def test_odd_dates_in_the_api_are_explained(client, therapist, odd):
+    _, slug = therapist
+    slots = client.get(f"/api/v1/therapists/{slug}/slots", query_string={"from": odd})
+    assert slots.status_code == 400
+    assert "within two years" in slots.get_json()["error"]
+    created = client.post(
+        "/api/v1/consultations", json={**API_BODY, "therapist": slug, "start": odd}
+    )
+    assert created.status_code == 422
+    assert "start" in created.get_json()["fields"]
+
+
+@pytest.mark.parametrize("odd", ODD_DATES)
+def test_odd_dates_when_rescheduling_ask_for_a_time_shown(client, therapist, odd):
+    _, slug = therapist
+    path = manage_path(book(client, slug, MONDAY_9))
+    page = client.get(f"{path}/reschedule?tz=UTC").get_data(as_text=True)
+    response = client.post(
+        f"{path}/reschedule", data={"csrf_token": csrf_from(page), "start": odd, "tz": "UTC"}
+    )
+    assert response.status_code == 422
+    assert "Please choose one of the times shown." in text(response)
+
+
+def test_the_openapi_document_says_how_far_times_may_be(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    start = doc["components"]["schemas"]["BookingRequest"]["properties"]["start"]
+    assert "two years" in start["description"]
+    params = doc["paths"]["/therapists/{slug}/slots"]["get"]["parameters"]
+    (from_param,) = [p for p in params if p["name"] == "from"]
+    assert "two years" in from_param["description"]
