@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import csrf_from
-from helpers import book, manage_path, text
+from conftest import add_therapist, csrf_from
+from helpers import CLIENT, book, booking_form, manage_path, text
 from sqlalchemy import func, select
 
 from practice.booking.models import Consultation
@@ -82,3 +82,70 @@ def test_the_openapi_document_says_how_far_times_may_be(client):
     params = doc["paths"]["/therapists/{slug}/slots"]["get"]["parameters"]
     (from_param,) = [p for p in params if p["name"] == "from"]
     assert "two years" in from_param["description"]
+
+
+# --- 2. an idempotency key only returns the booking it was first used for ----------------------
+
+
+def test_api_key_reuse_with_other_details_is_refused_without_leaking(client, therapist):
+    _, slug = therapist
+    first = client.post("/api/v1/consultations", json={**API_BODY, "therapist": slug})
+    assert first.status_code == 201
+    secret = first.get_json()["manage_token"]
+    for changed in (
+        {"start": "2030-01-07T10:00Z", "email": "sam@example.com", "name": "Sam"},
+        {"email": "sam@example.com"},
+        {"start": "2030-01-07T10:00Z"},
+    ):
+        other = client.post(
+            "/api/v1/consultations", json={**API_BODY, "therapist": slug, **changed}
+        )
+        assert other.status_code == 422, changed
+        body = other.get_data(as_text=True)
+        assert secret not in body and "manage_token" not in body
+        assert "idempotency_key" in other.get_json()["fields"]
+    # The same request again (email in other capitals) is still a safe retry.
+    again = client.post(
+        "/api/v1/consultations",
+        json={**API_BODY, "therapist": slug, "email": "Jordan@Example.com"},
+    )
+    assert again.status_code == 200
+    assert again.get_json()["manage_token"] == secret
+
+
+def test_api_key_reuse_for_another_therapist_is_refused(app, client, therapist):
+    _, slug = therapist
+    _, other_slug = add_therapist(app, name="Tom Okafor")
+    assert (
+        client.post("/api/v1/consultations", json={**API_BODY, "therapist": slug}).status_code
+        == 201
+    )
+    other = client.post("/api/v1/consultations", json={**API_BODY, "therapist": other_slug})
+    assert other.status_code == 422
+    assert "manage_token" not in other.get_json()
+
+
+def test_form_key_reuse_with_other_details_does_not_open_someone_elses_booking(
+    app, client, therapist
+):
+    _, slug = therapist
+    form = booking_form(client, slug, MONDAY_9)
+    first = client.post(f"/book/{slug}", data={**form, **CLIENT})
+    assert first.status_code == 303
+    rival = app.test_client()
+    rival_form = booking_form(rival, slug, "2030-01-07T10:00Z")
+    response = rival.post(
+        f"/book/{slug}",
+        data={
+            **rival_form,
+            **CLIENT,
+            "idempotency_key": form["idempotency_key"],
+            "email": "sam@example.com",
+            "name": "Sam Rivera",
+        },
+    )
+    assert response.status_code == 409
+    assert "Location" not in response.headers
+    assert "choose your time again" in text(response)
+    with app.app_context():
+        assert get_session().scalar(select(func.count()).select_from(Consultation)) == 1

@@ -153,6 +153,13 @@ def create_consultation():  # noqa: ANN201
         )
     except service.NotBookable:
         return _error(409, "This therapist isn't taking new clients right now.")
+    except service.KeyReused:
+        message = "This idempotency key was already used for a different booking."
+        return _error(
+            422,
+            f"{message} Use a fresh key for each new booking.",
+            fields={"idempotency_key": [message]},
+        )
     if booking.created:
         send_after_commit(booking.consultation.id)
     token = manage_token(booking.consultation)

@@ -82,7 +82,8 @@ _BOOKING_REQUEST = {
         "idempotency_key": {
             "type": "string",
             "pattern": "^[0-9a-f]{32}$",
-            "description": "a fresh random key per booking attempt; retries reuse it",
+            "description": "a fresh random key per booking attempt; retries reuse it with "
+            "the same therapist, start and email",
         },
     },
 }
@@ -188,13 +189,18 @@ def openapi_document(base_path: str) -> dict[str, Any]:
                     "responses": {
                         "201": {"description": "booked", **_json({"type": "object"})},
                         "200": {
-                            "description": "the same request again: the earlier booking",
+                            "description": "the same request again (same key, therapist, "
+                            "start and email): the earlier booking",
                             **_json({"type": "object"}),
                         },
                         "400": {"description": "not JSON", **_json(error)},
                         "404": {"description": "no such therapist", **_json(error)},
                         "409": {"description": "that time was just taken", **_json(error)},
-                        "422": {"description": "details to correct", **_json(error)},
+                        "422": {
+                            "description": "details to correct, or an idempotency key already "
+                            "used for a different therapist, start or email",
+                            **_json(error),
+                        },
                         "429": {"description": "too many requests", **_json(error)},
                     },
                 }

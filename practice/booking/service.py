@@ -49,6 +49,10 @@ class NotBookable(Exception):
     """The therapist does not exist or is not accepting new clients."""
 
 
+class KeyReused(Exception):
+    """An idempotency key already used for a different booking (therapist, time or email)."""
+
+
 @dataclass(frozen=True)
 class Booking:
     consultation: Consultation
@@ -176,6 +180,24 @@ def find_by_idempotency_key(session: Session, key: str) -> Consultation | None:
     ).one_or_none()
 
 
+def _repeat_of(
+    session: Session, key: str, therapist_id: int, start: datetime, email: str
+) -> Consultation | None:
+    """The booking this key made, if this is the same request again; KeyReused if the key
+    made a different one: a key alone must never hand out someone else's booking (and link)."""
+    earlier = find_by_idempotency_key(session, key)
+    if earlier is None:
+        return None
+    if (
+        earlier.therapist_id != therapist_id
+        or earlier.starts_at != start
+        or earlier.client_email.casefold() != email.casefold()
+    ):
+        session.rollback()
+        raise KeyReused
+    return earlier
+
+
 def book(
     session: Session,
     therapist_id: int,
@@ -185,8 +207,9 @@ def book(
     now: datetime,
     notify: Notify,
 ) -> Booking:
-    """Book `start` if it is still open; a repeated key returns the first booking unchanged."""
-    earlier = find_by_idempotency_key(session, idempotency_key)
+    """Book `start` if it is still open; a repeated request (same key, therapist, time and
+    email) returns the first booking unchanged; the key with other details is KeyReused."""
+    earlier = _repeat_of(session, idempotency_key, therapist_id, start, client.email)
     if earlier is not None:
         return Booking(earlier, created=False)
 
@@ -195,7 +218,7 @@ def book(
         session.rollback()
         raise NotBookable
     # Checked again under the lock: a rival may have committed since this client saw the page.
-    earlier = find_by_idempotency_key(session, idempotency_key)
+    earlier = _repeat_of(session, idempotency_key, therapist_id, start, client.email)
     if earlier is not None:
         session.rollback()
         return Booking(earlier, created=False)
@@ -233,7 +256,7 @@ def book(
     except IntegrityError:
         # The database's own guard (exclusion constraint or trigger, or the unique key) fired.
         session.rollback()
-        earlier = find_by_idempotency_key(session, idempotency_key)
+        earlier = _repeat_of(session, idempotency_key, therapist_id, start, client.email)
         if earlier is not None:
             return Booking(earlier, created=False)
         raise SlotTaken(nearest_for(session, therapist_id, now, start)) from None

@@ -281,6 +281,10 @@ def book(slug: str):  # noqa: ANN201
             ), 409
         except service.NotBookable:
             return render_template("practice/booking/not_bookable.html", therapist=therapist), 409
+        except service.KeyReused:
+            return render_template(
+                "practice/booking/form_used.html", therapist=therapist, zone=zone
+            ), 409
         if booking.created:
             send_after_commit(booking.consultation.id)
         token = manage_token(booking.consultation)
