@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from practice.booking.models import Consultation
 from practice.db import write_transaction
 from practice.mail.models import OutboxMessage
 
@@ -62,7 +64,10 @@ def backoff(attempts: int) -> timedelta:
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
+    # Refused for good, or still failing after PRACTICE_MAIL_MAX_ATTEMPTS.
     gave_up: int = 0
+    # No longer true when its turn came (consultation moved, cancelled or started): not sent.
+    dropped: int = 0
 
 
 class PermanentFailure(Exception):
@@ -180,8 +185,9 @@ def deliver_due(
     limit: int = 200,
 ) -> DeliveryReport:
     """Claim due messages, send them, and record each outcome; safe to run from many places."""
-    claimed = _claim(session, now, only_ids, limit)
+    max_attempts = max(int(config["PRACTICE_MAIL_MAX_ATTEMPTS"]), 1)
     report = DeliveryReport()
+    claimed = _claim(session, now, only_ids, limit, max_attempts, report)
     if not claimed:
         return report
     transport = transport_for(config, instance_path)
@@ -201,6 +207,12 @@ def deliver_due(
             row.last_error = str(error)
             report.gave_up += 1
             log.warning("outbox message %s refused for good: %s", row.id, error)
+        elif row.attempts >= max_attempts:
+            # An outage this long: stop, rather than deliver whenever the server comes back.
+            row.gave_up_at = now
+            row.last_error = f"{_describe(error)}; gave up after {row.attempts} attempts"[:200]
+            report.gave_up += 1
+            log.warning("outbox message %s given up: %s", row.id, row.last_error)
         else:
             row.next_attempt_at = now + backoff(row.attempts)
             row.last_error = _describe(error)
@@ -211,8 +223,14 @@ def deliver_due(
 
 
 def _claim(
-    session: Session, now: datetime, only_ids: Iterable[int] | None, limit: int
+    session: Session,
+    now: datetime,
+    only_ids: Iterable[int] | None,
+    limit: int,
+    max_attempts: int,
+    report: DeliveryReport,
 ) -> list[OutboxMessage]:
+    """Take due messages for this sender; those no longer worth sending are closed instead."""
     write_transaction(session)
     stmt = (
         select(OutboxMessage)
@@ -230,11 +248,80 @@ def _claim(
         # Two senders never take the same row; neither waits for the other.
         stmt = stmt.with_for_update(skip_locked=True)
     messages = list(session.scalars(stmt))
+    stale = _stale_reasons(session, messages, now)
+    claimed = []
     for message in messages:
+        reason = stale.get(message.id)
+        if reason is not None:
+            report.dropped += 1
+        elif message.attempts >= max_attempts:
+            # A sender claimed it for the last time and never recorded how that went.
+            reason = f"gave up after {message.attempts} attempts (no outcome recorded)"
+            report.gave_up += 1
+        if reason is not None:
+            message.gave_up_at = now
+            message.last_error = reason
+            # The id and kind only: the log never learns whom the message was for.
+            log.info("outbox message %s (%s) not sent: %s", message.id, message.kind, reason)
+            continue
         message.attempts += 1
         message.next_attempt_at = now + LEASE
+        claimed.append(message)
     session.commit()
-    return messages
+    return claimed
+
+
+_SEQUENCE = re.compile(r"^SEQUENCE:(\d+)\r?$", re.MULTILINE)
+# What the client's email says about the consultation: wrong once it has moved or been cancelled.
+_CLIENT_DETAILS = ("client_booked", "client_rescheduled", "client_reminder")
+
+
+def _stale_reasons(
+    session: Session, messages: list[OutboxMessage], now: datetime
+) -> dict[int, str]:
+    """Messages that would now mislead their reader, by id, with why they are not sent.
+
+    Cancellation notices, the therapist's emails and intake alerts always go: each is true
+    when read, whatever happened since. A client's confirmation, move notice or reminder is
+    superseded once the consultation has moved or been cancelled (its calendar file's SEQUENCE
+    is older than the consultation's; the newer notice is queued too), and a reminder once the
+    consultation has started. The timestamps cannot tell this: created_at is the real clock.
+    """
+    ids = {m.consultation_id for m in messages if m.consultation_id is not None}
+    if not ids:
+        return {}
+    # Columns only: loading the whole row would decrypt the client's note for nothing.
+    rows = session.execute(
+        select(
+            Consultation.id,
+            Consultation.status,
+            Consultation.starts_at,
+            Consultation.calendar_sequence,
+        ).where(Consultation.id.in_(ids))
+    ).all()
+    current = {row.id: row for row in rows}
+    reasons: dict[int, str] = {}
+    for message in messages:
+        consultation = current.get(message.consultation_id)
+        if consultation is None:
+            continue
+        if message.kind == "partner_intake":
+            # The partner hears of no cancellation: an invitation to prepare would mislead.
+            if consultation.status == "cancelled":
+                reasons[message.id] = "dropped: consultation cancelled since queued"
+            continue
+        if message.kind not in _CLIENT_DETAILS:
+            continue
+        match = _SEQUENCE.search(message.calendar or "")
+        if consultation.status == "cancelled":
+            reasons[message.id] = "dropped: consultation cancelled since queued"
+        elif match and int(match.group(1)) < consultation.calendar_sequence:
+            reasons[message.id] = "dropped: consultation moved since queued"
+        elif message.kind == "client_reminder" and (
+            consultation.status != "booked" or consultation.starts_at <= now
+        ):
+            reasons[message.id] = "dropped: consultation already started"
+    return reasons
 
 
 def pending(session: Session) -> list[OutboxMessage]:
