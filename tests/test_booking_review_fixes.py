@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from conftest import add_therapist, csrf_from
 from helpers import CLIENT, book, booking_form, manage_path, text
@@ -149,3 +151,41 @@ def test_form_key_reuse_with_other_details_does_not_open_someone_elses_booking(
     assert "choose your time again" in text(response)
     with app.app_context():
         assert get_session().scalar(select(func.count()).select_from(Consultation)) == 1
+
+
+# --- 3. a consultation that has started can't be cancelled by the client ----------------------
+
+
+def test_cancel_from_the_manage_link_after_the_start_is_refused_kindly(
+    app, client, clock, therapist
+):
+    _, slug = therapist
+    path = manage_path(book(client, slug, MONDAY_9))
+    page = client.get(path).get_data(as_text=True)
+    token = csrf_from(page)
+    before = outbox_count(app)
+    clock.now = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+    response = client.post(f"{path}/cancel", data={"csrf_token": token})
+    assert response.status_code == 409
+    assert "already started" in text(response)
+    assert only_consultation(app).status == "booked"
+    assert outbox_count(app) == before
+
+
+def test_cancel_by_api_after_the_start_is_a_409(app, client, clock, therapist):
+    _, slug = therapist
+    token = client.post("/api/v1/consultations", json={**API_BODY, "therapist": slug}).get_json()[
+        "manage_token"
+    ]
+    before = outbox_count(app)
+    clock.now = datetime(2030, 1, 7, 9, 10, tzinfo=UTC)
+    response = client.post(f"/api/v1/consultations/{token}/cancel")
+    assert response.status_code == 409
+    assert "already started" in response.get_json()["error"]
+    assert only_consultation(app).status == "booked"
+    assert outbox_count(app) == before
+
+
+def test_the_openapi_document_lists_the_cancel_refusal(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert "409" in doc["paths"]["/consultations/{token}/cancel"]["post"]["responses"]

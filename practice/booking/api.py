@@ -185,9 +185,17 @@ def cancel_consultation(token: str):  # noqa: ANN201
     if consultation is None:
         return _error(404, "This link is not valid any more.")
     if consultation.status == "booked":
-        service.cancel(get_session(), consultation.id, clock.now(), notify)
+        try:
+            service.cancel(get_session(), consultation.id, clock.now(), notify)
+        except service.AlreadyStarted:
+            return _error(
+                409,
+                "This consultation has already started, so it can't be cancelled now. "
+                "Please contact the practice if something has come up.",
+            )
         send_after_commit(consultation.id)
-    return jsonify({"id": consultation.public_id, "status": "cancelled"})
+    # The status it really has: a consultation already completed is not "cancelled".
+    return jsonify({"id": consultation.public_id, "status": consultation.status})
 
 
 @bp.get("/openapi.json")

@@ -217,8 +217,12 @@ def openapi_document(base_path: str) -> dict[str, Any]:
                         }
                     ],
                     "responses": {
-                        "200": {"description": "cancelled", **_json({"type": "object"})},
+                        "200": {
+                            "description": "cancelled (or its status, if it already took place)",
+                            **_json({"type": "object"}),
+                        },
                         "404": {"description": "invalid or expired token", **_json(error)},
+                        "409": {"description": "it has already started", **_json(error)},
                     },
                 }
             },

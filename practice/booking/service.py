@@ -49,6 +49,10 @@ class NotBookable(Exception):
     """The therapist does not exist or is not accepting new clients."""
 
 
+class AlreadyStarted(Exception):
+    """A client tried to cancel a consultation at or after its start: too late to free it."""
+
+
 class KeyReused(Exception):
     """An idempotency key already used for a different booking (therapist, time or email)."""
 
@@ -315,7 +319,10 @@ def reschedule(
 def cancel(
     session: Session, consultation_id: int, now: datetime, notify: Notify, by: str = "client"
 ) -> Consultation:
-    """Cancel and free the time; cancelling twice is harmless and sends nothing new."""
+    """Cancel and free the time; cancelling twice is harmless and sends nothing new.
+
+    A client can't cancel once the consultation has started (AlreadyStarted): the time is no
+    longer someone else's to book, and the therapist records what happened instead."""
     write_transaction(session)
     consultation = session.get(Consultation, consultation_id, populate_existing=True)
     if consultation is None:
@@ -331,6 +338,10 @@ def cancel(
     if consultation.status == "cancelled":
         session.rollback()
         return consultation
+    # Read under the lock: a reschedule may just have moved the start.
+    if by == "client" and consultation.starts_at <= now:
+        session.rollback()
+        raise AlreadyStarted
     consultation.status = "cancelled"
     consultation.calendar_sequence += 1
     consultation.updated_at = now

@@ -342,7 +342,12 @@ def consultation_from_token(token: str) -> Consultation:
 
 @bp.get("/consultations/<token>")
 def manage(token: str):  # noqa: ANN201
-    consultation = consultation_from_token(token)
+    return manage_page(consultation_from_token(token), token)
+
+
+def manage_page(
+    consultation: Consultation, token: str, status: int = 200, too_late: bool = False
+) -> Response:
     response = make_response(
         render_template(
             "practice/booking/manage.html",
@@ -351,8 +356,10 @@ def manage(token: str):  # noqa: ANN201
             just_booked=request.args.get("booked") == "1",
             cancel_form=CancelForm(),
             is_past=consultation.starts_at <= clock.now(),
+            too_late_to_cancel=too_late,
             intake_links=intake_links_for(consultation),
-        )
+        ),
+        status,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -391,7 +398,10 @@ def cancel(token: str):  # noqa: ANN201
     if not form.validate_on_submit():
         abort(400)
     if consultation.status == "booked":
-        service.cancel(get_session(), consultation.id, clock.now(), notify)
+        try:
+            service.cancel(get_session(), consultation.id, clock.now(), notify)
+        except service.AlreadyStarted:
+            return manage_page(consultation, token, status=409, too_late=True)
         send_after_commit(consultation.id)
     return redirect(url_for(".manage", token=token), code=303)
 
