@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from practice.audit import AuditEvent
 from practice.auth.service import create_staff_user
+from practice.booking.models import Consultation
 from practice.db import get_session
 from practice.intake.models import Intake
 
@@ -173,7 +174,7 @@ def test_autosave_keeps_a_single_answer(app, client, runner, maya, mail_dir):
     token = csrf_from(client.get(path).get_data(as_text=True))
     item = form_def(app).subscales[1].items[0]
     saved = client.post(path + "/autosave", data={item: "5", "csrf_token": token})
-    assert saved.status_code == 200 and saved.get_json() == {"saved": 1}
+    assert saved.status_code == 200 and saved.get_json() == {"saved": 1, "urgent": False}
     with app.app_context():
         intake = get_session().scalars(select(Intake)).one()
         assert intake.answer_map() == {item: "5"} and intake.status == "in_progress"
@@ -326,7 +327,8 @@ def test_submitting_twice_keeps_one_submission_and_hides_the_answers_afterwards(
             dict(codependent=5, hyper=5, skip=0.5),
             "not_scorable",
             "not_scorable",
-            "none",
+            # Not "no pattern flagged": too much was skipped to say either way.
+            "not_scorable",
         ),
     ],
 )
@@ -376,6 +378,125 @@ def test_an_endorsed_safety_item_shows_help_at_once_and_alerts_the_therapist_dis
     with app.app_context():
         intake = get_session().scalars(select(Intake)).one()
         assert intake.urgent and intake.queue_level == "urgent"
+
+
+def alerts_to_maya(mail_dir) -> list:  # noqa: ANN001
+    return [
+        m
+        for m in read_eml(mail_dir)
+        if m["To"] == "maya@example.org" and m["Subject"] == "An intake needs your attention"
+    ]
+
+
+def test_a_safety_yes_saved_for_later_alerts_the_therapist_and_shows_help_at_once(
+    app, client, runner, maya, mail_dir
+):
+    """Someone may answer "yes" and never press Send: the flag can't wait for sending."""
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    afraid = form_def(app).safety_items[0].id
+    saved = answer(client, path, {afraid: "yes"}, action="save")
+    assert saved.status_code == 302
+    page = text(client.get(path))
+    assert "Please reach out for support now" in page and "988" in page
+    deliver(runner)
+    assert len(alerts_to_maya(mail_dir)) == 1
+    with app.app_context():
+        intake = get_session().scalars(select(Intake)).one()
+        assert intake.urgent and intake.queue_level == "urgent" and not intake.submitted
+    # Saving again, then sending, alerts nobody twice.
+    answer(client, path, {afraid: "yes"}, action="save")
+    sent = answer(client, path, persona(app, 2, 2, safety="yes"))
+    assert "Please reach out for support now" in text(sent)
+    deliver(runner)
+    assert len(alerts_to_maya(mail_dir)) == 1
+
+
+def test_a_safety_yes_autosaved_is_acted_on_without_send(app, client, runner, maya, mail_dir):
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    q = form_def(app)
+    calm = client.post(path + "/autosave", data={q.safety_items[1].id: "no", "csrf_token": token})
+    assert calm.get_json() == {"saved": 1, "urgent": False}
+    hurt = client.post(path + "/autosave", data={q.safety_items[1].id: "yes", "csrf_token": token})
+    assert hurt.get_json() == {"saved": 1, "urgent": True}
+    deliver(runner)
+    assert len(alerts_to_maya(mail_dir)) == 1
+    # Changed to "no" before sending: the therapist still sees that it was raised.
+    client.post(path + "/autosave", data={q.safety_items[1].id: "no", "csrf_token": token})
+    answer(client, path, persona(app, 2, 2))
+    with app.app_context():
+        intake = get_session().scalars(select(Intake)).one()
+        assert intake.submitted and intake.urgent and intake.queue_level == "urgent"
+        assert not intake.result["safety"]["endorsed"]
+    deliver(runner)
+    assert len(alerts_to_maya(mail_dir)) == 1
+
+
+def test_the_therapist_sees_an_urgent_intake_before_it_is_sent(app, client, runner, maya, mail_dir):
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    q = form_def(app)
+    answer(client, path, {q.safety_items[0].id: "yes"}, action="save")
+    staff = app.test_client()
+    from conftest import Auth
+
+    Auth(staff).login("maya@example.org")
+    queue = text(staff.get("/staff/intakes"))
+    assert "Urgent: safety concern" in queue
+    with app.app_context():
+        intake = get_session().scalars(select(Intake)).one()
+        public_id = intake.public_id
+        listed = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "intake.list"))
+        assert [e.subject_id for e in listed] == [public_id]
+    review = text(staff.get(f"/staff/intakes/{public_id}"))
+    assert "intake not sent yet" in review
+    assert q.safety_items[0].text.split(",")[0] in review
+
+
+def test_crisis_help_is_not_shown_to_someone_else_holding_the_link(
+    app, client, runner, maya, mail_dir
+):
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    page = client.get(path).get_data(as_text=True)
+    token = csrf_from(page)
+    answers = persona(app, 2, 2, safety="yes")
+    first = client.post(path, data={**answers, "csrf_token": token, "action": "submit"})
+    assert "Please reach out for support now" in text(first)
+    # The same browser pressing again (a retry) sees the same page...
+    again = client.post(path, data={**answers, "csrf_token": token, "action": "submit"})
+    assert "Please reach out for support now" in text(again)
+    # ...but another browser posting to the link learns nothing about the answers.
+    other = app.test_client()
+    probe = other.post(path, data={"action": "submit"})
+    assert probe.status_code == 200
+    assert "Please reach out for support now" not in text(probe)
+
+
+def test_sending_from_a_stale_tab_keeps_answers_saved_from_another(
+    app, client, runner, maya, mail_dir
+):
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    old_tab = client.get(path).get_data(as_text=True)  # opened before anything was answered
+    q = form_def(app)
+    hurt = q.safety_items[1].id
+    answer(client, path, {hurt: "yes"}, action="save")  # answered on the phone
+    answers = persona(app, 2, 2)
+    del answers[hurt]  # the old tab never had it
+    sent = client.post(path, data={**answers, "csrf_token": csrf_from(old_tab), "action": "submit"})
+    assert sent.status_code == 200
+    with app.app_context():
+        intake = get_session().scalars(select(Intake)).one()
+        assert intake.answer_map()[hurt] == "yes"
+        assert intake.urgent and hurt in intake.result["safety"]["endorsed"]
 
 
 def test_a_skipped_safety_question_is_flagged_as_unanswered(app, client, runner, maya, mail_dir):
@@ -556,3 +677,10 @@ def test_worksheets_for_a_couple_in_the_cycle_are_suggested_from_their_intakes(
     listed = page[page.index("Suggested for this couple") :]
     # Our cycle (pursue-withdraw) comes before a worksheet suited to no flag of theirs.
     assert listed.index("Our cycle") < listed.index("Weekly check-in")
+    # Suggestions reveal the couple's flags: that view is audited like the intake page.
+    with app.app_context():
+        public_id = get_session().get(Consultation, consultation_id).public_id
+        seen = get_session().scalars(
+            select(AuditEvent).where(AuditEvent.action == "intake.flags_view")
+        )
+        assert [e.subject_id for e in seen] == [public_id]

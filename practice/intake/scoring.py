@@ -291,6 +291,11 @@ def _drivers(
     return tuple(drivers)
 
 
+def safety_screen(q: Questionnaire, answers: Mapping[str, str]) -> SafetyResult:
+    """The safety screen alone, for answers saved before the intake is sent."""
+    return _safety(q, validate_answers(q, answers))
+
+
 def _safety(q: Questionnaire, clean: dict[str, str]) -> SafetyResult:
     """Each safety item on its own: never totalled, never prorated."""
     endorsed = tuple(item.id for item in q.safety_items if clean.get(item.id) == "yes")

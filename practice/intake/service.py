@@ -15,7 +15,7 @@ from practice.booking.models import Consultation, Therapist
 from practice.db import write_transaction
 from practice.intake.models import Intake, IntakeAnswer
 from practice.intake.questionnaire import Catalog, Questionnaire
-from practice.intake.scoring import ScreenResult, score
+from practice.intake.scoring import NOT_SCORABLE, ScreenResult, safety_screen, score
 
 # Queue order: safety first, then how strongly a pattern showed, then unanswered intakes.
 QUEUE_RANK = {
@@ -27,7 +27,15 @@ QUEUE_RANK = {
     "not_scorable": 4,
     "pending": 5,
 }
-QUEUE_FILTERS = ("urgent", "safety_unanswered", "high", "elevated", "none", "pending")
+QUEUE_FILTERS = (
+    "urgent",
+    "safety_unanswered",
+    "high",
+    "elevated",
+    "not_scorable",
+    "none",
+    "pending",
+)
 
 
 class AlreadySubmitted(Exception):
@@ -101,9 +109,17 @@ def _store_answers(session: Session, intake: Intake, answers: Mapping[str, str])
 
 
 def save_progress(
-    session: Session, intake: Intake, answers: Mapping[str, str], now: datetime
-) -> None:
-    """Keep what the client has typed so far; they can come back to it from their link."""
+    session: Session,
+    intake: Intake,
+    answers: Mapping[str, str],
+    now: datetime,
+    form: Questionnaire,
+    on_urgent: Callable[[Session, Intake], None],
+) -> bool:
+    """Keep what the client has typed so far; they can come back to it from their link.
+
+    A safety item answered "yes" is acted on now, not at sending: someone may never press
+    Send. The therapist is alerted once, and the result says whether to show crisis help."""
     intake = _lock(session, intake.id)
     if intake.submitted:
         session.rollback()
@@ -111,7 +127,13 @@ def save_progress(
     _store_answers(session, intake, answers)
     intake.status = "in_progress"
     intake.updated_at = now
+    endorsed = bool(safety_screen(form, intake.answer_map()).endorsed)
+    if endorsed and not intake.urgent:
+        intake.urgent = True
+        intake.queue_level = "urgent"
+        on_urgent(session, intake)  # in the same transaction as the answer that raised it
     session.commit()
+    return endorsed
 
 
 @dataclass(frozen=True)
@@ -136,14 +158,16 @@ def submit(
         return Submission(intake, None, first_time=False)
     _store_answers(session, intake, answers)
     result = score(form, intake.answer_map())
+    alerted = intake.urgent  # a "yes" saved earlier already alerted the therapist
     intake.result = result.to_json()
-    intake.urgent = result.safety.urgent
+    # Once raised, urgent stays: a "yes" changed to "no" before sending still needs a look.
+    intake.urgent = result.safety.urgent or alerted
     intake.safety_unanswered = bool(result.safety.unanswered)
-    intake.queue_level = queue_level(result)
+    intake.queue_level = "urgent" if intake.urgent else queue_level(result)
     intake.status = "submitted"
     intake.submitted_at = now
     intake.updated_at = now
-    if intake.urgent:
+    if intake.urgent and not alerted:
         on_urgent(session, intake)  # the therapist's alert goes in the same transaction
     session.commit()
     return Submission(intake, result, first_time=True)
@@ -154,7 +178,11 @@ def queue_level(result: ScreenResult) -> str:
         return "urgent"
     if result.safety.unanswered:
         return "safety_unanswered"
-    return result.highest_level
+    highest = result.highest_level
+    # Too many skipped to score is not the same as nothing found: the therapist should know.
+    if highest == "none" and any(f.level == NOT_SCORABLE for f in result.flags.values()):
+        return NOT_SCORABLE
+    return highest
 
 
 def visible_to(staff: StaffUser, intake: Intake) -> bool:

@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as flask_session
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -29,7 +30,7 @@ from practice.intake.forms import build_form
 from practice.intake.links import read_intake_token
 from practice.intake.models import Intake
 from practice.intake.notifications import catalog, queue_urgent_alert
-from practice.intake.scoring import LEVELS
+from practice.intake.scoring import LEVELS, safety_screen
 from practice.mail.delivery import send_after_commit
 
 bp = Blueprint("intake", __name__)
@@ -37,6 +38,7 @@ bp = Blueprint("intake", __name__)
 # How long after submitting the same person may still be shown the help they were shown then
 # (a double click replaces the first response page in the browser).
 URGENT_PAGE_GRACE = timedelta(minutes=10)
+SENT_KEY = "practice_intake_sent"
 
 
 def _no_store(response):  # noqa: ANN001, ANN202
@@ -81,40 +83,69 @@ def answer(token: str):  # noqa: ANN201
     if request.method == "GET":
         if intake.submitted:
             return render_template("practice/intake/thanks.html", intake=intake, urgent=False)
-        form = build_form(form_def, intake.answer_map(), formdata=None)
-        return _render_form(intake, form, token)
+        answers = intake.answer_map()
+        form = build_form(form_def, answers, formdata=None)
+        return _render_form(intake, form, token, urgent=_endorsed(form_def, answers))
 
     form = build_form(form_def)
     if intake.submitted:
         # A double click or a retried POST: the first submission stands.
-        urgent = intake.urgent and clock.now() - intake.submitted_at < URGENT_PAGE_GRACE
-        return render_template("practice/intake/thanks.html", intake=intake, urgent=urgent)
+        return _thanks_again(intake)
     valid = form.validate()
     action = request.form.get("action", "save")
     if not valid and form.csrf_token.errors:
         return _render_form(intake, form, token, stale=True), 400
+    # Only what this page posted: a stale tab must not blank answers saved from another one.
+    posted = {k: v for k, v in form.answers().items() if k in request.form}
     # Whatever passed validation is kept even if the rest needs another look: nothing is lost.
     if action != "submit" or not valid or not form.check_required():
         try:
-            service.save_progress(session, intake, form.valid_answers(), clock.now())
+            urgent = service.save_progress(
+                session,
+                intake,
+                {k: v for k, v in form.valid_answers().items() if k in request.form},
+                clock.now(),
+                form_def,
+                on_urgent=queue_urgent_alert,
+            )
         except service.AlreadySubmitted:  # sent from another tab a moment ago: that stands
-            intake = service.by_public_id(session, intake.public_id)
-            urgent = intake.urgent and clock.now() - intake.submitted_at < URGENT_PAGE_GRACE
-            return render_template("practice/intake/thanks.html", intake=intake, urgent=urgent)
+            return _thanks_again(service.by_public_id(session, intake.public_id))
+        if urgent:
+            send_after_commit(intake.consultation_id)
         if action == "submit" or not valid:
-            return _render_form(intake, form, token, errors=True), 400
+            return _render_form(intake, form, token, errors=True, urgent=urgent), 400
         flash("Saved. You can come back to this page from your link at any time.")
         return redirect(url_for(".answer", token=token, _anchor="saved"))
 
     submission = service.submit(
-        session, intake, form.answers(), form_def, clock.now(), on_urgent=queue_urgent_alert
+        session, intake, posted, form_def, clock.now(), on_urgent=queue_urgent_alert
     )
-    if submission.first_time and submission.intake.urgent:
-        send_after_commit(submission.intake.consultation_id)
-    urgent = submission.intake.urgent and (
-        submission.first_time or clock.now() - submission.intake.submitted_at < URGENT_PAGE_GRACE
+    if submission.first_time:
+        # Neutral and per browser: lets a retried POST from here show the same page again.
+        flask_session[SENT_KEY] = submission.intake.public_id
+        if submission.intake.urgent:
+            send_after_commit(submission.intake.consultation_id)
+        return render_template(
+            "practice/intake/thanks.html",
+            intake=submission.intake,
+            urgent=submission.intake.urgent,
+        )
+    return _thanks_again(submission.intake)
+
+
+def _endorsed(form_def, answers) -> bool:  # noqa: ANN001
+    return bool(safety_screen(form_def, answers).endorsed)
+
+
+def _thanks_again(intake: Intake):  # noqa: ANN202
+    """The thanks page for an intake already sent. Crisis help shows again only in the browser
+    that sent it, and only for a while: anyone else holding the link learns nothing."""
+    urgent = (
+        intake.urgent
+        and flask_session.get(SENT_KEY) == intake.public_id
+        and clock.now() - intake.submitted_at < URGENT_PAGE_GRACE
     )
-    return render_template("practice/intake/thanks.html", intake=submission.intake, urgent=urgent)
+    return render_template("practice/intake/thanks.html", intake=intake, urgent=urgent)
 
 
 @bp.post("/intake/<token>/autosave")
@@ -131,13 +162,25 @@ def autosave(token: str):  # noqa: ANN201
         return jsonify(error="Please reload the page."), 400
     posted = {k: v for k, v in form.valid_answers().items() if k in request.form}
     try:
-        service.save_progress(get_session(), intake, posted, clock.now())
+        urgent = service.save_progress(
+            get_session(), intake, posted, clock.now(), form.questionnaire, queue_urgent_alert
+        )
     except service.AlreadySubmitted:  # sent from another tab while this save was on its way
         return jsonify(error="Already sent."), 409
-    return jsonify(saved=len(posted))
+    if urgent:
+        send_after_commit(intake.consultation_id)
+    # `urgent` tells the page to show crisis help now, without waiting for Send.
+    return jsonify(saved=len(posted), urgent=urgent)
 
 
-def _render_form(intake: Intake, form, token: str, errors: bool = False, stale: bool = False):  # noqa: ANN001, ANN202
+def _render_form(
+    intake: Intake,
+    form,  # noqa: ANN001
+    token: str,
+    errors: bool = False,
+    stale: bool = False,
+    urgent: bool = False,
+):  # noqa: ANN202
     return render_template(
         "practice/intake/form.html",
         intake=intake,
@@ -146,6 +189,7 @@ def _render_form(intake: Intake, form, token: str, errors: bool = False, stale: 
         token=token,
         errors=errors,
         stale=stale,
+        urgent=urgent,
     )
 
 
@@ -186,6 +230,22 @@ def queue():  # noqa: ANN201
     reviewed_arg = request.args.get("reviewed", "")
     reviewed = {"yes": True, "no": False}.get(reviewed_arg)
     intakes = service.review_queue(get_session(), current_staff(), level, reviewed)
+    # The queue shows flag levels next to names: clinical data, so each row is audited.
+    staff = current_staff()
+    record_views(
+        get_session(),
+        [
+            {
+                "actor_id": staff.id if staff else None,
+                "action": "intake.list",
+                "subject_type": "intake",
+                "subject_id": i.public_id,
+            }
+            for i in intakes
+            if i.queue_level != "pending"
+        ],
+        clock.now(),
+    )
     return render_template(
         "practice/intake/queue.html",
         intakes=intakes,
@@ -210,11 +270,13 @@ def review(public_id: str):  # noqa: ANN201
             return redirect(url_for(".review", public_id=public_id))
     _audit("intake.view", "intake", intake.public_id)
     form_def = service.form_for(catalog(), intake)
+    answers = intake.answer_map()
     return render_template(
         "practice/intake/review.html",
         intake=intake,
         questionnaire=form_def,
-        answers=intake.answer_map(),
+        answers=answers,
+        early_safety=None if intake.submitted else safety_screen(form_def, answers),
         result=intake.result,
         form=form,
         levels=LEVELS,

@@ -59,6 +59,11 @@
     var timers = {};
     var inflight = [];
     function say(text) { if (status) status.textContent = text; }
+    // A safety question answered "yes": crisis help appears at once, not after Send.
+    function showCrisis() {
+      var box = form.querySelector("[data-crisis]");
+      if (box && box.hidden) { box.setAttribute("role", "alert"); box.hidden = false; }
+    }
     function save(field) {
       var body = new FormData();
       body.append("csrf_token", token ? token.value : "");
@@ -68,6 +73,7 @@
       var request = fetch(url, { method: "POST", body: body, credentials: "same-origin" })
         .then(function (response) {
           say(response.ok ? "Saved." : "We couldn't save just now; your answers are still here.");
+          if (response.ok) return response.json().then(function (data) { if (data.urgent) showCrisis(); });
         })
         .catch(function () { say("We couldn't save just now; your answers are still here."); })
         .then(function () { inflight.splice(inflight.indexOf(request), 1); });
