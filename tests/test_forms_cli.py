@@ -107,7 +107,7 @@ def test_score_prints_the_flag_the_answers_behind_it_and_the_safety_alert(run, t
     assert "Codependent pattern: high" in output
     assert "Strongly disagree (reverse-keyed): I can enjoy my day" in output
     assert "SAFETY: URGENT" in output
-    assert "safety_hurt: Has a partner or ex-partner hurt you" in output
+    assert "safety_hurt: Has anyone you've been with ever hurt you physically" in output
     assert "Safety question unanswered: safety_afraid" in output
 
 
