@@ -24,7 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "PRACTICE_DEFAULT_TIMEZONE": "America/New_York",
     # How many days of open slots a therapist's page shows at a time.
     "PRACTICE_SLOT_PAGE_DAYS": 7,
+    # A client's manage link works this long after it was emailed, and in any case until this
+    # many days after the consultation ends (bookings can be up to a year ahead).
     "PRACTICE_MANAGE_LINK_MAX_AGE_DAYS": 90,
+    "PRACTICE_MANAGE_LINK_DAYS_AFTER_END": 30,
     # Mail: with no SMTP host, messages are written as .eml files under PRACTICE_MAIL_DIR.
     "PRACTICE_MAIL_SENDER": "Harbour Counselling <hello@example.org>",
     "PRACTICE_SMTP_HOST": "",

@@ -283,14 +283,15 @@ def test_reschedule_to_a_taken_time_keeps_the_old_one(app, client, therapist):
         assert mine.starts_at.hour == 9 and mine.status == "booked"
 
 
-def test_tampered_or_expired_manage_links_are_refused_kindly(app, client, therapist):
+def test_tampered_or_expired_manage_links_are_refused_kindly(app, client, clock, therapist):
     _, slug = therapist
     path = manage_path(book(client, slug, MONDAY_9))
     tampered = path[:-3] + ("aaa" if not path.endswith("aaa") else "bbb")
     response = client.get(tampered)
     assert response.status_code == 404
     assert "doesn't work any more" in text(response)
-    app.config["PRACTICE_MANAGE_LINK_MAX_AGE_DAYS"] = -1
+    # Past both the link's own age and a month after the consultation.
+    clock.advance(days=app.config["PRACTICE_MANAGE_LINK_MAX_AGE_DAYS"] + 1)
     assert client.get(path).status_code == 404
 
 

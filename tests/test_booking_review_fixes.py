@@ -9,7 +9,7 @@ from conftest import add_therapist, csrf_from
 from helpers import CLIENT, book, booking_form, manage_path, text
 from sqlalchemy import func, select
 
-from practice.booking.models import Consultation
+from practice.booking.models import Consultation, Therapist
 from practice.db import get_session
 from practice.mail.models import OutboxMessage
 
@@ -189,3 +189,42 @@ def test_cancel_by_api_after_the_start_is_a_409(app, client, clock, therapist):
 def test_the_openapi_document_lists_the_cancel_refusal(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert "409" in doc["paths"]["/consultations/{token}/cancel"]["post"]["responses"]
+
+
+# --- 4. the manage link lasts as long as the booking needs it ----------------------------------
+
+
+def test_manage_link_outlives_the_default_age_for_a_far_booking(app, client, clock, therapist):
+    therapist_id, slug = therapist
+    with app.app_context():
+        get_session().get(Therapist, therapist_id).horizon_days = 365
+        get_session().commit()
+    far = "2030-12-02T09:00Z"  # 329 days ahead
+    path = manage_path(book(client, slug, far))
+    clock.advance(days=200)
+    assert client.get(path).status_code == 200
+    # Rescheduling still rotates the link: the old one stops, the new one works.
+    page = client.get(f"{path}/reschedule?tz=UTC&from=2030-12-02").get_data(as_text=True)
+    moved = client.post(
+        f"{path}/reschedule",
+        data={"csrf_token": csrf_from(page), "start": "2030-12-02T10:00Z", "tz": "UTC"},
+    )
+    assert moved.status_code == 303
+    new_path = manage_path(moved)
+    assert client.get(path).status_code == 404
+    assert client.get(new_path).status_code == 200
+    # A month after the consultation ends (and well past the default age) it expires.
+    clock.now = datetime(2030, 12, 2, 10, 30, tzinfo=UTC)
+    clock.advance(days=29)
+    assert client.get(new_path).status_code == 200
+    clock.advance(days=2)
+    assert client.get(new_path).status_code == 404
+
+
+def test_a_near_booking_keeps_the_default_link_age(client, clock, therapist):
+    _, slug = therapist
+    path = manage_path(book(client, slug, MONDAY_9))
+    clock.advance(days=89)
+    assert client.get(path).status_code == 200
+    clock.advance(days=2)
+    assert client.get(path).status_code == 404

@@ -28,7 +28,7 @@ from practice.booking import slots as slot_core
 from practice.booking.forms import BookingForm, CancelForm, RescheduleForm
 from practice.booking.models import Consultation, Therapist
 from practice.booking.notifications import calendar_for, manage_token, notify
-from practice.booking.tokens import InvalidLink, read_manage_token
+from practice.booking.tokens import InvalidLink, link_expires_at, read_manage_token
 from practice.db import get_session
 from practice.intake.links import intake_url
 from practice.intake.models import Intake
@@ -317,18 +317,26 @@ def privacy():  # noqa: ANN201
 
 def find_by_token(token: str) -> Consultation | None:
     """The booking a manage link names, if the link is genuine, unexpired and still current."""
-    max_age = int(current_app.config["PRACTICE_MANAGE_LINK_MAX_AGE_DAYS"]) * 86400
+    config = current_app.config
     try:
-        public_id, nonce = read_manage_token(current_app.config["SECRET_KEY"], token, max_age)
+        link = read_manage_token(config["SECRET_KEY"], token)
     except InvalidLink:
         return None
     consultation = (
         get_session()
-        .scalars(select(Consultation).where(Consultation.public_id == public_id))
+        .scalars(select(Consultation).where(Consultation.public_id == link.public_id))
         .unique()
         .one_or_none()
     )
-    if consultation is None or not hmac.compare_digest(consultation.manage_nonce, nonce):
+    if consultation is None or not hmac.compare_digest(consultation.manage_nonce, link.nonce):
+        return None
+    expires = link_expires_at(
+        link.issued_at,
+        timedelta(days=int(config["PRACTICE_MANAGE_LINK_MAX_AGE_DAYS"])),
+        consultation.ends_at,
+        timedelta(days=int(config["PRACTICE_MANAGE_LINK_DAYS_AFTER_END"])),
+    )
+    if clock.now() > expires:
         return None
     return consultation
 
