@@ -228,3 +228,57 @@ def test_a_near_booking_keeps_the_default_link_age(client, clock, therapist):
     assert client.get(path).status_code == 200
     clock.advance(days=2)
     assert client.get(path).status_code == 404
+
+
+# --- 5. one reminder per time, and none for a time moved to less than a day ahead --------------
+
+
+def reminders_queued(app, clock) -> int:  # noqa: ANN001
+    from practice.booking.notifications import notify
+    from practice.booking.reminders import queue_reminders
+
+    with app.app_context():
+        return queue_reminders(get_session(), clock.now, 24, notify)
+
+
+def reminder_emails(app) -> int:  # noqa: ANN001
+    with app.app_context():
+        return get_session().scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "client_reminder")
+        )
+
+
+def reschedule_to(client, path: str, start: str) -> str:  # noqa: ANN001
+    page = client.get(f"{path}/reschedule?tz=UTC&from={start[:10]}").get_data(as_text=True)
+    response = client.post(
+        f"{path}/reschedule", data={"csrf_token": csrf_from(page), "start": start, "tz": "UTC"}
+    )
+    assert response.status_code == 303, text(response)[:500]
+    return manage_path(response)
+
+
+def test_no_second_reminder_after_moving_to_less_than_a_day_ahead(app, client, clock, therapist):
+    _, slug = therapist
+    path = manage_path(book(client, slug, "2030-01-10T09:00Z"))
+    clock.now = datetime(2030, 1, 9, 9, 30, tzinfo=UTC)
+    assert reminders_queued(app, clock) == 1
+    reschedule_to(client, path, "2030-01-09T11:00Z")  # 1.5 hours ahead
+    assert reminders_queued(app, clock) == 0
+    clock.advance(hours=1)
+    assert reminders_queued(app, clock) == 0
+    assert reminder_emails(app) == 1
+
+
+def test_one_reminder_for_the_new_time_after_moving_days_ahead(app, client, clock, therapist):
+    _, slug = therapist
+    path = manage_path(book(client, slug, "2030-01-10T09:00Z"))
+    clock.now = datetime(2030, 1, 9, 9, 30, tzinfo=UTC)
+    assert reminders_queued(app, clock) == 1
+    reschedule_to(client, path, "2030-01-12T09:00Z")
+    assert reminders_queued(app, clock) == 0
+    clock.now = datetime(2030, 1, 11, 9, 30, tzinfo=UTC)
+    assert reminders_queued(app, clock) == 1
+    assert reminders_queued(app, clock) == 0
+    assert reminder_emails(app) == 2

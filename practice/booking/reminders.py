@@ -16,15 +16,17 @@ def queue_reminders(session: Session, now: datetime, hours_before: int, notify: 
     """Queue reminders now due; the conditional update makes a second runner skip each one."""
     lead = timedelta(hours=hours_before)
     rows = session.execute(
-        select(Consultation.id, Consultation.created_at, Consultation.starts_at).where(
+        select(Consultation.id, Consultation.updated_at, Consultation.starts_at).where(
             Consultation.status == "booked",
             Consultation.reminder_sent_at.is_(None),
             Consultation.starts_at > now,
             Consultation.starts_at <= now + lead,
         )
     ).all()
-    # Booked less than a day ahead: the confirmation already was the reminder.
-    due_ids = [pk for pk, created_at, starts_at in rows if created_at <= starts_at - lead]
+    # Booked, or moved (a reschedule sets updated_at and clears reminder_sent_at), less than a
+    # day ahead: that confirmation already was the reminder. created_at would let a move to
+    # an hour from now bring a second reminder after the one for the old time.
+    due_ids = [pk for pk, set_at, starts_at in rows if set_at <= starts_at - lead]
     session.rollback()
     queued = 0
     for consultation_id in due_ids:
