@@ -282,3 +282,25 @@ def test_one_reminder_for_the_new_time_after_moving_days_ahead(app, client, cloc
     assert reminders_queued(app, clock) == 1
     assert reminders_queued(app, clock) == 0
     assert reminder_emails(app) == 2
+
+
+# --- 6. existing clients can still move when the therapist stops taking new ones --------------
+
+
+def test_existing_client_can_reschedule_when_not_accepting_new_clients(app, client, therapist):
+    therapist_id, slug = therapist
+    path = manage_path(book(client, slug, MONDAY_9))
+    with app.app_context():
+        get_session().get(Therapist, therapist_id).accepting_new_clients = False
+        get_session().commit()
+    page = client.get(f"{path}/reschedule?tz=UTC").get_data(as_text=True)
+    assert 'value="2030-01-07T10:00Z"' in page
+    moved = client.post(
+        f"{path}/reschedule",
+        data={"csrf_token": csrf_from(page), "start": "2030-01-07T10:00Z", "tz": "UTC"},
+    )
+    assert moved.status_code == 303
+    assert only_consultation(app).starts_at == datetime(2030, 1, 7, 10, 0, tzinfo=UTC)
+    # New clients are still turned away.
+    response = book(app.test_client(), slug, "2030-01-07T11:00Z", email="sam@example.com")
+    assert response.status_code == 409

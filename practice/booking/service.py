@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Row, bindparam, select
@@ -135,6 +135,22 @@ def open_slots(
 ) -> list[slots.Slot]:
     rules = therapist.rules()
     busy = busy_intervals(session, therapist.id, slots.lookup_range(rules, now), ignore_id)
+    return slots.open_slots(rules, busy, now, start=start, end=end)
+
+
+def rules_for_move(therapist: Therapist) -> slots.AvailabilityRules:
+    """A client already booked may move even when the therapist takes no new clients."""
+    return replace(therapist.rules(), accepting_new_clients=True)
+
+
+def slots_for_move(
+    session: Session, consultation: Consultation, now: datetime, start: datetime, end: datetime
+) -> list[slots.Slot]:
+    """Where a booked consultation could move to: its own time counts as free."""
+    rules = rules_for_move(consultation.therapist)
+    busy = busy_intervals(
+        session, consultation.therapist_id, slots.lookup_range(rules, now), consultation.id
+    )
     return slots.open_slots(rules, busy, now, start=start, end=end)
 
 
@@ -290,7 +306,7 @@ def reschedule(
     if therapist is None or consultation is None or consultation.status != "booked":
         session.rollback()
         raise NotBookable
-    rules = therapist.rules()
+    rules = rules_for_move(therapist)
     busy = busy_intervals(
         session, therapist.id, slots.lookup_range(rules, now), ignore_id=consultation.id
     )

@@ -420,7 +420,6 @@ def reschedule(token: str):  # noqa: ANN201
     consultation = consultation_from_token(token)
     if consultation.status != "booked" or consultation.starts_at <= clock.now():
         return redirect(url_for(".manage", token=token), code=303)
-    therapist = consultation.therapist
     zone, source = visitor_zone()
     now = clock.now()
     form = RescheduleForm()
@@ -440,9 +439,7 @@ def reschedule(token: str):  # noqa: ANN201
                 send_after_commit(moved.id)
                 return redirect(url_for(".manage", token=manage_token(moved), moved=1), code=303)
     first, start, end, days = week_bounds(zone, now)
-    found = service.open_slots(
-        get_session(), therapist, now, start=start, end=end, ignore_id=consultation.id
-    )
+    found = service.slots_for_move(get_session(), consultation, now, start, end)
     form.tz.data = zone
     status = 409 if taken_message else (422 if request.method == "POST" else 200)
     response = make_response(
