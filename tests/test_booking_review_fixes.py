@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import pytest
-from conftest import add_therapist, csrf_from
+from conftest import PASSWORD, add_therapist, csrf_from
 from helpers import CLIENT, book, booking_form, manage_path, text
 from sqlalchemy import func, select
 
+from practice.auth.service import create_staff_user
 from practice.booking.models import Consultation, Therapist
 from practice.db import get_session
 from practice.mail.models import OutboxMessage
@@ -304,3 +305,50 @@ def test_existing_client_can_reschedule_when_not_accepting_new_clients(app, clie
     # New clients are still turned away.
     response = book(app.test_client(), slug, "2030-01-07T11:00Z", email="sam@example.com")
     assert response.status_code == 409
+
+
+# --- 7. the staff schedule's "today" is the therapist's own day -------------------------------
+
+
+ALL_DAY = [(d, time(0), time(23, 30)) for d in range(7)]
+
+
+def test_schedule_today_starts_at_midnight_in_the_therapists_zone(app, client, clock):
+    from practice.clinician.service import upcoming
+
+    add_therapist(app, name="Lena Ortiz", timezone="America/Los_Angeles", hours=ALL_DAY)
+    add_therapist(app, name="Kenji Sato", timezone="Asia/Tokyo", hours=ALL_DAY)
+    # Monday 09:00 in Los Angeles; Monday 19:00 in Tokyo.
+    book(client, "lena-ortiz", "2030-01-07T17:00Z", email="a@example.com")
+    book(client, "kenji-sato", "2030-01-07T10:00Z", email="b@example.com")
+
+    def shown(now: datetime, slug: str | None) -> set[str]:
+        with app.app_context():
+            session = get_session()
+            scope = (
+                session.scalars(select(Therapist).where(Therapist.slug == slug)).unique().one()
+                if slug
+                else None
+            )
+            return {c.therapist.slug for c in upcoming(session, now, scope)}
+
+    # 19:00 Monday in Los Angeles (03:00 Tuesday UTC): this morning's consultation is today's.
+    late_monday_la = datetime(2030, 1, 8, 3, 0, tzinfo=UTC)
+    assert shown(late_monday_la, "lena-ortiz") == {"lena-ortiz"}
+    # 05:00 Tuesday in Tokyo (20:00 Monday UTC): Monday evening's consultation was yesterday.
+    early_tuesday_tokyo = datetime(2030, 1, 7, 20, 0, tzinfo=UTC)
+    assert shown(early_tuesday_tokyo, "kenji-sato") == set()
+    # An admin seeing everyone sees each therapist's own today.
+    assert shown(late_monday_la, None) == {"lena-ortiz"}
+    assert shown(early_tuesday_tokyo, None) == {"lena-ortiz"}
+
+
+def test_admin_schedule_page_uses_each_therapists_day(app, client, clock, auth):
+    add_therapist(app, name="Lena Ortiz", timezone="America/Los_Angeles", hours=ALL_DAY)
+    book(app.test_client(), "lena-ortiz", "2030-01-07T17:00Z")
+    with app.app_context():
+        create_staff_user(get_session(), "admin@example.org", "Admin", "admin", PASSWORD)
+        get_session().commit()
+    clock.now = datetime(2030, 1, 8, 3, 0, tzinfo=UTC)
+    auth.login("admin@example.org")
+    assert "Jordan Lee" in client.get("/staff/").get_data(as_text=True)

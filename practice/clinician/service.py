@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from practice import timefmt
 from practice.auth.models import StaffUser
 from practice.auth.service import create_staff_user
 from practice.booking.models import (
@@ -53,19 +54,39 @@ def remove_time_off(session: Session, therapist: Therapist, period_id: int) -> b
     return True
 
 
+def local_midnight(now: datetime, zone: str) -> datetime:
+    """The start of today in `zone`, as a UTC time."""
+    tzinfo = timefmt.zone_or_none(zone) or UTC
+    return datetime.combine(now.astimezone(tzinfo).date(), time(0), tzinfo).astimezone(UTC)
+
+
 def upcoming(session: Session, now: datetime, therapist: Therapist | None) -> list[Consultation]:
-    """Booked consultations from today on (and recent ones still to be marked)."""
+    """Booked consultations from today on (and recent ones still to be marked).
+
+    "Today" is the therapist's own: it starts at midnight where they work, not in UTC. The
+    whole practice's schedule (therapist None) uses each therapist's own today.
+    """
+    if therapist is not None:
+        zones = [(therapist.id, therapist.timezone)]
+    else:
+        zones = list(session.execute(select(Therapist.id, Therapist.timezone)))
+    if not zones:
+        return []
+    from_today = or_(
+        *(
+            and_(
+                Consultation.therapist_id == therapist_id,
+                Consultation.ends_at >= local_midnight(now, zone),
+            )
+            for therapist_id, zone in zones
+        )
+    )
     stmt = (
         select(Consultation)
-        .where(
-            Consultation.ends_at >= now.replace(hour=0, minute=0, second=0, microsecond=0),
-            Consultation.status != "cancelled",
-        )
+        .where(from_today, Consultation.status != "cancelled")
         .order_by(Consultation.starts_at)
         .limit(500)
     )
-    if therapist is not None:
-        stmt = stmt.where(Consultation.therapist_id == therapist.id)
     return list(session.scalars(stmt).unique())
 
 
