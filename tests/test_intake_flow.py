@@ -479,6 +479,25 @@ def test_crisis_help_is_not_shown_to_someone_else_holding_the_link(
     assert "Please reach out for support now" not in text(probe)
 
 
+def test_saved_safety_answers_are_never_shown_to_whoever_opens_the_link_next(
+    app, client, runner, maya, mail_dir
+):
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    q = form_def(app)
+    afraid, first_pattern_item = q.safety_items[0].id, q.subscales[0].items[0]
+    answer(client, path, {afraid: "yes", first_pattern_item: "4"}, action="save")
+    someone_else = app.test_client()
+    page = someone_else.get(path).get_data(as_text=True)
+    assert re.search(rf'name="{first_pattern_item}"[^>]*value="4"|value="4"[^>]*checked', page)
+    assert not re.search(rf'checked[^>]*name="{afraid}"|name="{afraid}"[^>]*checked', page)
+    assert "they aren't shown\n    again here" in page or "they aren't shown again here" in page
+    assert "data-crisis hidden" in page  # the crisis block is there for the script, hidden
+    with app.app_context():
+        assert get_session().scalars(select(Intake)).one().answer_map()[afraid] == "yes"
+
+
 def test_sending_from_a_stale_tab_keeps_answers_saved_from_another(
     app, client, runner, maya, mail_dir
 ):

@@ -39,6 +39,7 @@ bp = Blueprint("intake", __name__)
 # (a double click replaces the first response page in the browser).
 URGENT_PAGE_GRACE = timedelta(minutes=10)
 SENT_KEY = "practice_intake_sent"
+HELP_KEY = "practice_intake_help"
 
 
 def _no_store(response):  # noqa: ANN001, ANN202
@@ -84,8 +85,19 @@ def answer(token: str):  # noqa: ANN201
         if intake.submitted:
             return render_template("practice/intake/thanks.html", intake=intake, urgent=False)
         answers = intake.answer_map()
-        form = build_form(form_def, answers, formdata=None)
-        return _render_form(intake, form, token, urgent=_endorsed(form_def, answers))
+        # Safety answers are never shown again once saved: whoever opens this link next (a
+        # partner with the calendar entry, say) must not find them. They stay stored.
+        safety_ids = {item.id for item in form_def.safety_items}
+        shown = {k: v for k, v in answers.items() if k not in safety_ids}
+        form = build_form(form_def, shown, formdata=None)
+        return _render_form(
+            intake,
+            form,
+            token,
+            # Crisis help again only in the browser that gave the answer (see _remember_help).
+            urgent=flask_session.get(HELP_KEY) == intake.public_id,
+            safety_saved=bool(safety_ids & answers.keys()),
+        )
 
     form = build_form(form_def)
     if intake.submitted:
@@ -111,6 +123,7 @@ def answer(token: str):  # noqa: ANN201
         except service.AlreadySubmitted:  # sent from another tab a moment ago: that stands
             return _thanks_again(service.by_public_id(session, intake.public_id))
         if urgent:
+            _remember_help(intake)
             send_after_commit(intake.consultation_id)
         if action == "submit" or not valid:
             return _render_form(intake, form, token, errors=True, urgent=urgent), 400
@@ -133,8 +146,10 @@ def answer(token: str):  # noqa: ANN201
     return _thanks_again(submission.intake)
 
 
-def _endorsed(form_def, answers) -> bool:  # noqa: ANN001
-    return bool(safety_screen(form_def, answers).endorsed)
+def _remember_help(intake: Intake) -> None:
+    """This browser gave a safety "yes": its next views of the form show crisis help again.
+    A neutral session key, so the cookie says nothing about the answer."""
+    flask_session[HELP_KEY] = intake.public_id
 
 
 def _thanks_again(intake: Intake):  # noqa: ANN202
@@ -168,6 +183,7 @@ def autosave(token: str):  # noqa: ANN201
     except service.AlreadySubmitted:  # sent from another tab while this save was on its way
         return jsonify(error="Already sent."), 409
     if urgent:
+        _remember_help(intake)
         send_after_commit(intake.consultation_id)
     # `urgent` tells the page to show crisis help now, without waiting for Send.
     return jsonify(saved=len(posted), urgent=urgent)
@@ -180,6 +196,7 @@ def _render_form(
     errors: bool = False,
     stale: bool = False,
     urgent: bool = False,
+    safety_saved: bool = False,
 ):  # noqa: ANN202
     return render_template(
         "practice/intake/form.html",
@@ -190,6 +207,7 @@ def _render_form(
         errors=errors,
         stale=stale,
         urgent=urgent,
+        safety_saved=safety_saved,
     )
 
 
