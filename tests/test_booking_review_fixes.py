@@ -352,3 +352,32 @@ def test_admin_schedule_page_uses_each_therapists_day(app, client, clock, auth):
     clock.now = datetime(2030, 1, 8, 3, 0, tzinfo=UTC)
     auth.login("admin@example.org")
     assert "Jordan Lee" in client.get("/staff/").get_data(as_text=True)
+
+
+# --- 8. settings that would leave no bookable time are refused ----------------------------------
+
+
+def test_settings_refuse_notice_longer_than_the_horizon(app, client, auth, therapist):
+    auth.login("maya@example.org")
+    page = client.get("/staff/settings").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_from(page),
+        "timezone": "UTC",
+        "consultation_minutes": "30",
+        "buffer_before_minutes": "0",
+        "buffer_after_minutes": "0",
+        "minimum_notice_hours": "72",
+        "horizon_days": "2",
+        "accepting_new_clients": "y",
+        "windows-0-weekday": "0",
+        "windows-0-start": "09:00",
+        "windows-0-end": "12:00",
+    }
+    response = client.post("/staff/settings", data=data)
+    assert response.status_code == 422
+    assert "no times would be open" in text(response)
+    with app.app_context():
+        t = get_session().scalars(select(Therapist)).unique().one()
+        assert (t.minimum_notice_hours, t.horizon_days) == (0, 28)
+    data["horizon_days"] = "4"
+    assert client.post("/staff/settings", data=data).status_code == 302

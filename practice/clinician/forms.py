@@ -77,6 +77,16 @@ class AvailabilityForm(FlaskForm):
             SelectChoice(z, timefmt.zone_label(z)) for z in timefmt.known_zones()
         ]
 
+    def validate_minimum_notice_hours(self, field) -> None:  # noqa: ANN001
+        # Slots lie between now + notice and now + horizon: notice at or past the horizon
+        # leaves none, and the therapist would silently vanish from the booking pages.
+        horizon = self.horizon_days.data
+        if isinstance(field.data, int) and isinstance(horizon, int) and field.data >= horizon * 24:
+            raise ValidationError(
+                f"Minimum notice must be shorter than how far ahead clients can book "
+                f"({horizon} days, so under {horizon * 24} hours), or no times would be open."
+            )
+
     def validate_windows(self, field) -> None:  # noqa: ANN001
         seen: dict[int, list[tuple]] = {}
         problems = False
