@@ -135,20 +135,26 @@ def database_url(request, tmp_path, sqlite_template) -> str:  # noqa: ANN001
     return url
 
 
-@pytest.fixture
-def app(database_url, tmp_path, clock):  # noqa: ANN001, ANN201
+def make_test_app(database_url: str, folder, clock):  # noqa: ANN001, ANN201
+    """A test app on `database_url`, its mail and instance folder under `folder`."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
             "PRACTICE_DATA_KEYS": [DATA_KEY],
             "PRACTICE_DATABASE_URL": database_url,
-            "PRACTICE_MAIL_DIR": str(tmp_path / "mail"),
+            "PRACTICE_MAIL_DIR": str(folder / "mail"),
             "PRACTICE_CLOCK": clock,
             "PRACTICE_RATELIMIT_ENABLED": False,
         }
     )
-    app.instance_path = str(tmp_path / "instance")
+    app.instance_path = str(folder / "instance")
+    return app
+
+
+@pytest.fixture
+def app(database_url, tmp_path, clock):  # noqa: ANN001, ANN201
+    app = make_test_app(database_url, tmp_path, clock)
     yield app
     app.extensions["practice"].engine.dispose()
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from conftest import DATA_KEY, csrf_from
+from conftest import csrf_from, make_test_app
 from helpers import book, manage_path, slot_starts
 from sqlalchemy import select, text, update
 
-from practice import create_app
 from practice.booking import service
 from practice.booking.models import Consultation, Therapist
 from practice.clinician.service import add_time_off, remove_time_off, save_availability
@@ -26,18 +25,7 @@ MONDAY_10 = "2030-01-07T10:00Z"
 @pytest.fixture
 def other_server(database_url, tmp_path, clock):  # noqa: ANN001, ANN201
     """A second app on the same database: another process, with a memo of its own."""
-    other = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key",
-            "PRACTICE_DATA_KEYS": [DATA_KEY],
-            "PRACTICE_DATABASE_URL": database_url,
-            "PRACTICE_MAIL_DIR": str(tmp_path / "other-mail"),
-            "PRACTICE_CLOCK": clock,
-            "PRACTICE_RATELIMIT_ENABLED": False,
-        }
-    )
-    other.instance_path = str(tmp_path / "other-instance")
+    other = make_test_app(database_url, tmp_path / "other", clock)
     yield other
     other.extensions["practice"].engine.dispose()
 
