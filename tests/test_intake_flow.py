@@ -125,6 +125,14 @@ def test_without_a_partner_email_the_confirmation_page_carries_the_partners_link
     page = text(client.get(manage_path(response)))
     assert "Answer my questions" in page
     assert "Sam Rivera has their own private link" in page
+    # Once Sam has saved an answer, the link (which would show it) leaves this shared page.
+    sam_link = re.search(r'value="(https?://[^"]+/intake/[^"]+)"', page).group(1)
+    sam_path = "/intake/" + sam_link.split("/intake/", 1)[1]
+    first = form_def(app).subscales[0].items[0]
+    assert answer(client, sam_path, {first: "4"}, action="save").status_code == 302
+    page = text(client.get(manage_path(response)))
+    assert "Sam Rivera has started their questions" in page
+    assert sam_link not in page and "Answer my questions" in page
 
 
 def test_an_individual_gets_one_intake(app, client, maya):
@@ -247,6 +255,19 @@ def test_save_for_later_after_sending_from_another_tab_shows_the_thanks_page(
     assert "Thank you" in text(saved)
     with app.app_context():
         assert get_session().scalars(select(Intake)).one().answer_map()[item] == "3"
+
+
+def test_an_intake_link_for_a_booking_months_ahead_works_until_the_day(
+    app, client, runner, mail_dir, clock
+):
+    add_therapist(app, name="Rui Costa", horizon_days=365)
+    book(client, "rui-costa", "2030-07-01T09:00Z")  # 175 days ahead: past the 120-day age
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    clock.advance(days=170)
+    assert client.get(path).status_code == 200
+    clock.advance(days=6)  # the day after the consultation
+    assert client.get(path).status_code == 404
 
 
 def test_a_malformed_answer_gets_a_plain_message_and_nothing_typed_is_lost(

@@ -373,12 +373,16 @@ def manage_page(
     return response
 
 
-def intake_links_for(consultation: Consultation) -> list[tuple[Intake, str]]:
-    """The client's own intake link, and the partner's when we had no email to send it to."""
+def intake_links_for(consultation: Consultation) -> list[tuple[Intake, str | None]]:
+    """The client's own intake link, and the partner's when we had no email to send it to.
+
+    Only while nothing is saved yet: this page is reached by anyone with the booking's link
+    (a shared calendar entry, a partner's inbox), and an intake link shows saved answers. Once
+    someone has started, the page says so and they carry on from the link they already have."""
     if consultation.status == "cancelled":
         return []
     return [
-        (intake, intake_url(intake))
+        (intake, intake_url(intake) if intake.status == "not_started" else None)
         for intake in intakes_for(get_session(), consultation.id)
         if not intake.submitted
         and (intake.respondent == "client" or not consultation.partner_email)

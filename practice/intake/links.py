@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -23,12 +25,19 @@ def intake_url(intake: Intake) -> str:
     return url_for("practice.intake.answer", token=intake_token(intake), _external=True)
 
 
-def read_intake_token(token: str) -> tuple[str, str]:
-    max_age = int(current_app.config["PRACTICE_INTAKE_LINK_MAX_AGE_DAYS"]) * 86400
+def read_intake_token(token: str) -> tuple[str, str, datetime]:
+    """What a genuinely signed link names, and when it was signed. Its age is judged against
+    the consultation it belongs to (see link_works_at): a booking made months ahead keeps a
+    working link until the day."""
     try:
-        public_id, nonce = _serializer().loads(token, max_age=max_age)
+        (public_id, nonce), issued_at = _serializer().loads(token, return_timestamp=True)
     except (BadSignature, ValueError, TypeError) as exc:
         raise InvalidLink from exc
     if not isinstance(public_id, str) or not isinstance(nonce, str):
         raise InvalidLink
-    return public_id, nonce
+    return public_id, nonce, issued_at
+
+
+def link_works_at(intake: Intake, issued_at: datetime, now: datetime) -> bool:
+    max_age = timedelta(days=int(current_app.config["PRACTICE_INTAKE_LINK_MAX_AGE_DAYS"]))
+    return now <= max(issued_at + max_age, intake.consultation.ends_at)

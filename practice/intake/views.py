@@ -27,7 +27,7 @@ from practice.booking.tokens import InvalidLink
 from practice.db import get_session
 from practice.intake import fhir, service
 from practice.intake.forms import build_form
-from practice.intake.links import read_intake_token
+from practice.intake.links import link_works_at, read_intake_token
 from practice.intake.models import Intake
 from practice.intake.notifications import catalog, queue_urgent_alert
 from practice.intake.scoring import LEVELS, safety_screen
@@ -57,11 +57,13 @@ bp.after_request(_no_store)
 
 def _intake_from_token(token: str) -> Intake | None:
     try:
-        public_id, nonce = read_intake_token(token)
+        public_id, nonce, issued_at = read_intake_token(token)
     except InvalidLink:
         return None
     intake = service.by_public_id(get_session(), public_id)
     if intake is None or intake.link_nonce != nonce:
+        return None
+    if not link_works_at(intake, issued_at, clock.now()):
         return None
     return intake
 
