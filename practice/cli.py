@@ -90,6 +90,13 @@ def seed_demo(password: str) -> None:
         click.echo("The demo practice is already there.")
 
 
+def _outbox_summary(report) -> str:  # noqa: ANN001
+    return (
+        f"sent {report.sent}, will retry {report.failed}, given up {report.gave_up}, "
+        f"dropped as out of date {report.dropped}"
+    )
+
+
 @click.command("send-outbox")
 @click.option(
     "--every",
@@ -105,7 +112,7 @@ def send_outbox(every: float | None) -> None:
 
     if every is None:
         report = send_due()
-        click.echo(f"sent {report.sent}, will retry {report.failed}, refused {report.gave_up}")
+        click.echo(_outbox_summary(report))
         return
     stop = threading.Event()
     in_main = threading.current_thread() is threading.main_thread()
@@ -122,11 +129,8 @@ def send_outbox(every: float | None) -> None:
                 except Exception as exc:  # the database or mail server is down: try again
                     click.echo(f"pass failed ({type(exc).__name__}); trying again", err=True)
                 else:
-                    if report.sent or report.failed or report.gave_up:
-                        click.echo(
-                            f"sent {report.sent}, will retry {report.failed}, "
-                            f"refused {report.gave_up}"
-                        )
+                    if report.sent or report.failed or report.gave_up or report.dropped:
+                        click.echo(_outbox_summary(report))
             stop.wait(every)
     except KeyboardInterrupt:
         pass

@@ -182,4 +182,4 @@ def test_send_outbox_every_keeps_sending_until_sigterm(app, runner, monkeypatch)
 
 def test_send_outbox_once_is_still_the_default(app, runner):
     result = runner.invoke(args=["practice", "send-outbox"])
-    assert result.output.strip() == "sent 0, will retry 0, refused 0"
+    assert result.output.strip() == "sent 0, will retry 0, given up 0, dropped as out of date 0"
