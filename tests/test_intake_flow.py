@@ -539,6 +539,30 @@ def test_sending_from_a_stale_tab_keeps_answers_saved_from_another(
         assert intake.urgent and hurt in intake.result["safety"]["endorsed"]
 
 
+def test_words_of_harm_written_in_their_own_words_are_put_in_front_of_the_therapist(
+    app, client, runner, maya, mail_dir, staff_client
+):
+    """The yes/no safety questions all answered "no", but the story says otherwise."""
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    answers = persona(app, 2, 2)
+    answers["what_brings_you"] = "He hits me when he drinks and I don't want to be here any more."
+    sent = answer(client, intake_links(mail_dir)[CLIENT["email"]], answers)
+    page = text(sent)
+    assert "Some of what you wrote sounds really hard" in page and "988" in page
+    with app.app_context():
+        intake = get_session().scalars(select(Intake)).one()
+        assert intake.queue_level == "safety_words" and not intake.urgent
+        public_id = intake.public_id
+    browser, auth = staff_client
+    auth.login("maya@example.org")
+    assert "Possible safety concern in their words" in text(browser.get("/staff/intakes"))
+    review = text(browser.get(f"/staff/intakes/{public_id}"))
+    assert "Possible safety concern in their own words" in review
+    # Nothing of it in the therapist's emails: there is no alert for words, only the queue.
+    assert not alerts_to_maya(mail_dir)
+
+
 def test_a_skipped_safety_question_is_flagged_as_unanswered(app, client, runner, maya, mail_dir):
     book(client, "maya-chen", MONDAY_9)
     deliver(runner)

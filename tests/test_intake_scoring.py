@@ -298,9 +298,33 @@ def test_a_result_survives_json_and_back(small):
         "urgent": True,
         "endorsed": ["safety_now"],
         "unanswered": ["safety_afraid"],
+        "mentioned_in": [],
     }
     assert stored["questionnaire"] == "small" and stored["version"] == 1
     assert ScreenResult.from_json(stored) == result
+    # Results stored before free-text screening existed still load.
+    del stored["safety"]["mentioned_in"]
+    assert ScreenResult.from_json(stored).safety.mentioned_in == ()
+
+
+@pytest.mark.parametrize(
+    ("words", "mentioned"),
+    [
+        ("He hits me when he drinks.", True),
+        ("Some days I don't want to be here any more.", True),
+        ("I've thought about suicide before.", True),
+        ("I'm scared of my partner when he shouts.", True),
+        ("She won't let me see my sister.", True),
+        ("We argue about chores and money.", False),
+        ("I'd like us to hit our goals together.", False),
+        ("", False),
+    ],
+)
+def test_words_of_harm_in_free_text_are_marked_for_a_clinician(words, mentioned):
+    from practice.intake.scoring import safety_mentions
+
+    mentions = safety_mentions(INTAKE, {"what_brings_you": words})
+    assert (mentions == ("what_brings_you",)) is mentioned
 
 
 def test_pursue_withdraw_needs_one_partner_on_each_side(small):

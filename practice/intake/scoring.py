@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
-from practice.intake.questionnaire import Item, Questionnaire
+from practice.intake.questionnaire import TEXT_KINDS, Item, Questionnaire
 
 LEVELS = ("none", "elevated", "high")
 NOT_SCORABLE = "not_scorable"
@@ -76,6 +77,36 @@ class SafetyResult:
     urgent: bool
     endorsed: tuple[str, ...]
     unanswered: tuple[str, ...]
+    # Free-text answers whose words suggest harm or danger: for a clinician to read, not a flag
+    # that decides anything (a word list both misses and over-catches).
+    mentioned_in: tuple[str, ...] = ()
+
+
+# Phrases that, written in a free-text answer, ask for a clinician to look soon. Kept short and
+# plain; matched case-insensitively on word boundaries.
+SAFETY_WORDS = re.compile(
+    r"\b(?:"
+    r"suicid\w*|kill(?:ing)? (?:myself|me|him|her|them)|end(?:ing)? (?:my life|it all)"
+    r"|(?:don'?t|do not) want to (?:live|be alive|be here)|self[- ]?harm\w*"
+    r"|(?:hurt|cut|cutting|hurting) myself|overdos\w*"
+    r"|(?:hits?|hitting|beats?|beating|chok\w*|strangl\w*|slaps?|slapping|kicks?|kicking) me"
+    r"|threat\w*|abus\w*|rap(?:e|ed|ing)\b|stalk\w*"
+    r"|want(?:ed)? to die|wish I (?:was|were) dead|better off dead"
+    r"|(?:afraid|scared|frightened|terrified) (?:of|for) "
+    r"(?:him|her|them|my (?:partner|husband|wife|life|safety))"
+    r"|won'?t let me|controls? (?:me|my)"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def safety_mentions(q: Questionnaire, clean: Mapping[str, str]) -> tuple[str, ...]:
+    """The free-text items whose answers use words of harm or danger."""
+    return tuple(
+        item.id
+        for item in q.items.values()
+        if item.kind in TEXT_KINDS and SAFETY_WORDS.search(clean.get(item.id, ""))
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +138,7 @@ class ScreenResult:
                 "urgent": self.safety.urgent,
                 "endorsed": list(self.safety.endorsed),
                 "unanswered": list(self.safety.unanswered),
+                "mentioned_in": list(self.safety.mentioned_in),
             },
         }
 
@@ -131,6 +163,7 @@ class ScreenResult:
                 urgent=safety["urgent"],
                 endorsed=tuple(safety["endorsed"]),
                 unanswered=tuple(safety["unanswered"]),
+                mentioned_in=tuple(safety.get("mentioned_in", ())),
             ),
             questionnaire=data.get("questionnaire", ""),
             version=data.get("version", 0),
@@ -300,7 +333,12 @@ def _safety(q: Questionnaire, clean: dict[str, str]) -> SafetyResult:
     """Each safety item on its own: never totalled, never prorated."""
     endorsed = tuple(item.id for item in q.safety_items if clean.get(item.id) == "yes")
     unanswered = tuple(item.id for item in q.safety_items if item.id not in clean)
-    return SafetyResult(urgent=bool(endorsed), endorsed=endorsed, unanswered=unanswered)
+    return SafetyResult(
+        urgent=bool(endorsed),
+        endorsed=endorsed,
+        unanswered=unanswered,
+        mentioned_in=safety_mentions(q, clean),
+    )
 
 
 def explain(flag: Flag) -> str:

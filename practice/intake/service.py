@@ -20,6 +20,7 @@ from practice.intake.scoring import NOT_SCORABLE, ScreenResult, safety_screen, s
 # Queue order: safety first, then how strongly a pattern showed, then unanswered intakes.
 QUEUE_RANK = {
     "urgent": 0,
+    "safety_words": 1,
     "safety_unanswered": 1,
     "high": 2,
     "elevated": 3,
@@ -29,6 +30,7 @@ QUEUE_RANK = {
 }
 QUEUE_FILTERS = (
     "urgent",
+    "safety_words",
     "safety_unanswered",
     "high",
     "elevated",
@@ -176,6 +178,8 @@ def submit(
 def queue_level(result: ScreenResult) -> str:
     if result.safety.urgent:
         return "urgent"
+    if result.safety.mentioned_in:  # words of harm in their own answers: read these soon
+        return "safety_words"
     if result.safety.unanswered:
         return "safety_unanswered"
     highest = result.highest_level

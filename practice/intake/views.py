@@ -144,6 +144,7 @@ def answer(token: str):  # noqa: ANN201
             "practice/intake/thanks.html",
             intake=submission.intake,
             urgent=submission.intake.urgent,
+            support=bool(submission.result and submission.result.safety.mentioned_in),
         )
     return _thanks_again(submission.intake)
 
