@@ -369,6 +369,34 @@ def test_totp_login_asks_for_the_code(app, client, clock, therapist):
     assert signed_in(client)
 
 
+def test_signing_in_and_out_keeps_a_host_sites_own_session_keys(client, therapist):
+    """Mounted in a practice's site, a staff sign-in must not empty the site's basket."""
+    with client.session_transaction() as cookie:
+        cookie["cart"] = ["gift voucher"]
+        cookie["_practice_sid"] = "planted-by-someone-else"
+    assert login(client).status_code == 302 and signed_in(client)
+    with client.session_transaction() as cookie:
+        assert cookie["cart"] == ["gift voucher"]
+        assert cookie["_practice_sid"] != "planted-by-someone-else"
+    logout(client)
+    assert not signed_in(client)
+    with client.session_transaction() as cookie:
+        assert cookie["cart"] == ["gift voucher"] and "_practice_sid" not in cookie
+
+
+def test_totp_codes_in_other_digits_are_refused_plainly(client, clock, therapist):
+    """'²²²²²²' and Arabic-Indic digits pass str.isdigit(): they must get the plain refusal."""
+    login(client)
+    enrol(client, clock)
+    logout(client)
+    clock.advance(seconds=30)
+    login(client)
+    for code in ("\u0661\u0662\u0663\u0664\u0665\u0666", "\u00b2" * 6, "\uff11" * 6):
+        refused = send_code(client, code)
+        assert refused.status_code == 200 and "code didn't work" in text(refused)
+    assert not signed_in(client)
+
+
 def test_totp_code_is_accepted_only_once(client, clock, therapist):
     login(client)
     totp = enrol(client, clock)

@@ -7,6 +7,7 @@ refused, so a code read over someone's shoulder can't be reused a few seconds la
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import datetime
 
 import pyotp
@@ -33,7 +34,9 @@ def normalise(code: str | None) -> str:
 def accept(user: StaffUser, code: str | None, now: datetime) -> bool:
     """Is `code` right for this account at `now`? Remembers its step (the caller commits)."""
     code = normalise(code)
-    if not user.totp_secret or len(code) != 6 or not code.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²" and Arabic-Indic digits, which the
+    # comparison below cannot take.
+    if not user.totp_secret or not re.fullmatch(r"[0-9]{6}", code):
         return False
     totp = pyotp.TOTP(user.totp_secret)
     current = totp.timecode(now)

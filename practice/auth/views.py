@@ -49,11 +49,25 @@ def _safe_next(target: str | None) -> str:
     return url_for("practice.clinician.schedule")
 
 
+# Flask-Login's own session keys: a sign-in or sign-out resets them with ours.
+FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
+
+
+def _forget_sign_in_state() -> None:
+    """Drop everything a sign-in rests on: our keys, Flask-Login's and the CSRF token, so
+    nothing planted on this browser beforehand (session fixation) survives it. A host site's
+    own keys (a basket, a language) are its business and stay."""
+    csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    for key in list(session):
+        if key.startswith(("_practice", "practice_")) or key in FLASK_LOGIN_KEYS or key == csrf_key:
+            session.pop(key, None)
+
+
 def _sign_in(user: StaffUser) -> None:
     """A new server-side sign-in and a new session: nothing from before the sign-in survives,
     so a session id planted on this browser beforehand (session fixation) is worthless."""
     db = get_session()
-    session.clear()
+    _forget_sign_in_state()
     sid = sessions.start(db, user, clock.now())
     db.commit()
     session[sessions.SESSION_KEY] = sid
@@ -69,7 +83,7 @@ def login():  # noqa: ANN201
         if user is not None:
             target = _safe_next(form.next.data)
             if user.totp_enabled:
-                session.clear()
+                _forget_sign_in_state()
                 session[PENDING_KEY] = {
                     "user": user.id,
                     "at": clock.now().timestamp(),
@@ -130,7 +144,7 @@ def logout():  # noqa: ANN201
         sessions.end(db, sessions.current_sid(), clock.now())
         db.commit()
         logout_user()
-        session.clear()
+        _forget_sign_in_state()
         flash("You're signed out.", "info")
     return redirect(url_for("practice.auth.login"))
 
