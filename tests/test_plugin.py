@@ -26,8 +26,8 @@ def make_host():  # noqa: ANN201
     """Builds host sites; closes their database connections (ours and the host's) afterwards."""
     made = []
 
-    def build(tmp_path, database_url, clock):  # noqa: ANN001, ANN202
-        site = _make_host(tmp_path, database_url, clock)
+    def build(tmp_path, database_url, clock, **options):  # noqa: ANN001, ANN003, ANN202
+        site = _make_host(tmp_path, database_url, clock, **options)
         made.append(site)
         return site
 
@@ -38,14 +38,30 @@ def make_host():  # noqa: ANN201
             db.engine.dispose()
 
 
-def _make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN202
+def _make_host(  # noqa: ANN202
+    tmp_path,  # noqa: ANN001
+    database_url,  # noqa: ANN001
+    clock,  # noqa: ANN001
+    url_prefix="/counselling",  # noqa: ANN001
+    config=None,  # noqa: ANN001
+    extensions_after_practice=False,  # noqa: ANN001
+):
+    """A host site; with extensions_after_practice, its CSRFProtect and LoginManager are made
+    after Practice(app) instead of before."""
     templates = tmp_path / "host_templates" / "practice" / "booking"
     templates.mkdir(parents=True)
     (templates / "home.html").write_text(
         "<h1>Host-branded booking page</h1>"
         "{% for t in therapists %}<p>{{ t.display_name }}</p>{% endfor %}"
     )
-    host = Flask("host_site", template_folder=str(tmp_path / "host_templates"))
+    static = tmp_path / "host_static"
+    static.mkdir()
+    (static / "site.css").write_text("body { color: rebeccapurple }")
+    host = Flask(
+        "host_site",
+        template_folder=str(tmp_path / "host_templates"),
+        static_folder=str(static),
+    )
     host.config.update(
         SECRET_KEY="host-secret",
         PRACTICE_DATA_KEYS=[DATA_KEY],
@@ -55,17 +71,24 @@ def _make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN202
         PRACTICE_MAIL_DIR=str(tmp_path / "mail"),
         PRACTICE_RATELIMIT_ENABLED=False,
     )
+    host.config.update(config or {})
     db = SQLAlchemy(host)
 
     class Article(db.Model):
         id = db.Column(db.Integer, primary_key=True)
 
-    csrf = CSRFProtect(host)
-    logins = LoginManager(host)
+    def add_extensions():  # noqa: ANN202
+        csrf = CSRFProtect(host)
+        logins = LoginManager(host)
 
-    @logins.user_loader
-    def load_host_user(user_id: str):  # noqa: ANN202
-        return HostUser(user_id) if user_id.startswith("host-") else None
+        @logins.user_loader
+        def load_host_user(user_id: str):  # noqa: ANN202
+            return HostUser(user_id) if user_id.startswith("host-") else None
+
+        return csrf, logins
+
+    if not extensions_after_practice:
+        csrf, logins = add_extensions()
 
     @host.get("/")
     def host_home():  # noqa: ANN202
@@ -80,10 +103,20 @@ def _make_host(tmp_path, database_url, clock):  # noqa: ANN001, ANN202
     def whoami():  # noqa: ANN202
         return current_user.get_id() or "anonymous"
 
-    Practice(host, url_prefix="/counselling")
+    Practice(host, url_prefix=url_prefix)
+    if extensions_after_practice:
+        csrf, logins = add_extensions()
     with host.app_context():
         db.create_all()
     return host, db, csrf, logins
+
+
+def _staff_sign_in(client, prefix="/counselling"):  # noqa: ANN001, ANN202
+    page = client.get(f"{prefix}/staff/login").get_data(as_text=True)
+    return client.post(
+        f"{prefix}/staff/login",
+        data={"email": "maya@example.org", "password": PASSWORD, "csrf_token": csrf_from(page)},
+    )
 
 
 def test_mounted_under_a_prefix_with_a_host_template_override(
