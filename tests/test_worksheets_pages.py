@@ -106,8 +106,9 @@ def test_the_booking_fills_in_names_and_date_and_the_print_is_audited(app, clien
     assert "Our cycle" in words and "Boundaries we agree on" in words
 
     with app.app_context():
-        maya = get_session().get(Consultation, consultation_id).therapist.user_id
-    assert audit_events(app) == [(maya, "worksheet.print", "consultation", str(consultation_id))]
+        booked = get_session().get(Consultation, consultation_id)
+        maya, public_id = booked.therapist.user_id, booked.public_id
+    assert audit_events(app) == [(maya, "worksheet.print", "consultation", public_id)]
 
 
 def test_a_personalised_print_without_a_booking_is_audited_per_worksheet(

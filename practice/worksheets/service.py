@@ -90,7 +90,8 @@ def print_pdf(
     pdf = state().printer.pdf(packet)
     if packet.personalised:
         if consultation is not None:
-            subjects = [("consultation", consultation.id)]
+            # The public id, as every other audit event about a consultation records it.
+            subjects = [("consultation", consultation.public_id)]
         else:
             subjects = [("worksheet", sheet.id) for sheet in packet.sheets]
         events = [
