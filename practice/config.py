@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "PRACTICE_RATELIMIT_LOGIN": "10 per minute",
     "PRACTICE_RATELIMIT_LOGIN_ACCOUNT": "5 per minute;20 per hour",
     "PRACTICE_RATELIMIT_ENABLED": True,
+    # Flask-Limiter's storage options and strategy for our limiter; the host's RATELIMIT_* keys
+    # belong to the host's own limiter and never change ours.
+    "PRACTICE_RATELIMIT_STORAGE_OPTIONS": {},
+    "PRACTICE_RATELIMIT_STRATEGY": "fixed-window",
     # Development only (the demo on http://127.0.0.1): session cookies without Secure, no HSTS.
     # Debug mode and tests count as development too.
     "PRACTICE_INSECURE_COOKIES": False,

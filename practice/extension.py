@@ -102,18 +102,44 @@ def _load_cipher(app: Flask) -> Cipher:
     return Cipher(keys)
 
 
+# Flask-Limiter reads its settings from the app config (RATELIMIT_*): those are the host's, for
+# the host's own limiter. Ours come from PRACTICE_* only, translated here.
+LIMITER_SETTINGS = {
+    "RATELIMIT_ENABLED": "PRACTICE_RATELIMIT_ENABLED",
+    "RATELIMIT_STORAGE_URI": "PRACTICE_RATELIMIT_STORAGE_URI",
+    "RATELIMIT_STORAGE_OPTIONS": "PRACTICE_RATELIMIT_STORAGE_OPTIONS",
+    "RATELIMIT_STRATEGY": "PRACTICE_RATELIMIT_STRATEGY",
+}
+
+
+class _OwnConfig:
+    """The app as Limiter.init_app sees it: the real app for its hooks and app.extensions, but a
+    config of our own, so the host's RATELIMIT_* keys are neither read nor written."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self.config = {
+            theirs: app.config[ours]
+            for theirs, ours in LIMITER_SETTINGS.items()
+            if app.config.get(ours) is not None
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+
 def _make_limiter(app: Flask) -> Limiter:
-    # Our own Limiter with no default limits: it touches only the routes we mark, so a host's
-    # own Flask-Limiter (and its routes) are left as they are.
-    return Limiter(
+    # Our own Limiter with no default or application limits: it touches only the routes we mark,
+    # so a host's own Flask-Limiter (and its routes) are left as they are.
+    limiter = Limiter(
         key_func=get_remote_address,
-        app=app,
         storage_uri=app.config["PRACTICE_RATELIMIT_STORAGE_URI"],
-        enabled=app.config["PRACTICE_RATELIMIT_ENABLED"],
         default_limits=[],
         application_limits=[],
         headers_enabled=True,
     )
+    limiter.init_app(_OwnConfig(app))  # type: ignore[arg-type]
+    return limiter
 
 
 def _setup_login(app: Flask) -> None:

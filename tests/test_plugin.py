@@ -200,8 +200,33 @@ def test_settings_are_namespaced_with_defaults(tmp_path, database_url, clock, ma
     assert host.config["PRACTICE_DEFAULT_TIMEZONE"] == "America/New_York"
     assert "practice" in host.extensions
     assert all(
-        k.startswith(("PRACTICE_", "SQLALCHEMY_", "SECRET_KEY", "WTF_", "RATELIMIT"))
+        k.startswith(("PRACTICE_", "SQLALCHEMY_", "SECRET_KEY", "WTF_"))
         or k in Flask.default_config
         for k in host.config
     )
     assert "practice" in host.cli.commands
+
+
+@pytest.mark.parametrize(
+    "host_settings",
+    [{"RATELIMIT_ENABLED": False}, {"RATELIMIT_DEFAULT": "2 per minute"}],
+    ids=["host-limiter-off", "host-default-limit"],
+)
+def test_the_hosts_ratelimit_settings_neither_reach_nor_come_from_the_plugin(
+    tmp_path, database_url, clock, make_host, host_settings
+):
+    settings = {
+        **host_settings,
+        "PRACTICE_RATELIMIT_ENABLED": True,
+        "PRACTICE_RATELIMIT_LOGIN": "2 per minute",
+    }
+    host, *_ = make_host(tmp_path, database_url, clock, config=settings)
+    assert {k: v for k, v in host.config.items() if k.startswith("RATELIMIT")} == host_settings
+    client = host.test_client()
+    # The host's default limit is the host's business: our limiter leaves its pages alone.
+    assert [client.get("/").status_code for _ in range(4)] == [200] * 4
+    # ...and turning its own limiter off doesn't turn off our sign-in throttling.
+    page = client.get("/counselling/staff/login").get_data(as_text=True)
+    wrong = {"email": "maya@example.org", "password": "wrong", "csrf_token": csrf_from(page)}
+    codes = [client.post("/counselling/staff/login", data=wrong).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
