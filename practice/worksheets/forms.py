@@ -75,6 +75,9 @@ class PrintForm(FlaskForm):
     def validate_worksheets(self, field) -> None:  # noqa: ANN001
         if not field.data:
             raise ValidationError("Please choose at least one worksheet.")
+        # A sheet asked for twice (a crafted or replayed post) prints once: two copies in one
+        # fillable PDF would share field names, and filling one would fill both.
+        field.data = list(dict.fromkeys(field.data))
 
     def validate_partner_one(self, field) -> None:  # noqa: ANN001
         if self.personal and not (field.data or "").strip():
