@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -144,29 +144,36 @@ def _make_limiter(app: Flask) -> Limiter:
 
 def _setup_login(app: Flask) -> None:
     """Reuse the host's LoginManager; our staff ids are prefixed so both kinds of user load."""
+    if getattr(app, "login_manager", None) is None:
+        LoginManager().init_app(app)
+    _chain_staff_loader(app.login_manager)  # type: ignore[attr-defined]
+    app.before_request(_keep_staff_loader)
+
+
+def _chain_staff_loader(manager: LoginManager) -> bool:
+    """Put our loader in front of the manager's own; False if it is there already."""
     from practice.auth.service import load_staff_user
 
-    manager: LoginManager | None = getattr(app, "login_manager", None)
-    if manager is None:
-        manager = LoginManager()
-        manager.init_app(app)
     host_loader = manager._user_callback
+    if getattr(host_loader, "practice_staff_loader", False):
+        return False
 
     def load_user(user_id: str) -> Any:
         if user_id.startswith("practice-staff:"):
             return load_staff_user(user_id)
         return host_loader(user_id) if host_loader else None
 
+    load_user.practice_staff_loader = True  # type: ignore[attr-defined]
     manager.user_loader(load_user)
-    # A host that registers its own loader after mounting us would replace ours: re-chain then.
-    manager._practice_loader = load_user  # type: ignore[attr-defined]
+    return True
 
-    @app.before_request
-    def _keep_staff_loader() -> None:
-        nonlocal host_loader
-        if manager._user_callback is not load_user:
-            host_loader = manager._user_callback
-            manager.user_loader(load_user)
+
+def _keep_staff_loader() -> None:
+    # A host may make its LoginManager, or register its own loader, after mounting us: that
+    # replaces our loader (staff could sign in, then never be recognised). Chain onto whichever
+    # manager and loader are current now.
+    if _chain_staff_loader(current_app.login_manager):  # type: ignore[attr-defined]
+        g.pop("_login_user", None)  # a user loaded earlier in this request, without us: reload
 
 
 def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:

@@ -230,3 +230,20 @@ def test_the_hosts_ratelimit_settings_neither_reach_nor_come_from_the_plugin(
     wrong = {"email": "maya@example.org", "password": "wrong", "csrf_token": csrf_from(page)}
     codes = [client.post("/counselling/staff/login", data=wrong).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_staff_sign_in_when_the_host_makes_its_login_manager_after_mounting(
+    tmp_path, database_url, clock, make_host
+):
+    host, _db, _csrf, logins = make_host(
+        tmp_path, database_url, clock, extensions_after_practice=True
+    )
+    add_therapist(host)
+    assert host.login_manager is logins
+    staff = host.test_client()
+    assert _staff_sign_in(staff).headers["Location"] == "/counselling/staff/"
+    assert staff.get("/counselling/staff/").status_code == 200
+    host.config["WTF_CSRF_ENABLED"] = False
+    visitor = host.test_client()
+    visitor.post("/host-login")
+    assert visitor.get("/whoami").get_data(as_text=True) == "host-7"
