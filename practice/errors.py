@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -48,8 +48,6 @@ def _render(code: int):  # noqa: ANN202
 
 
 def _api_prefix() -> str:
-    from flask import current_app
-
     return current_app.extensions["practice"].url_prefix + "/api/"
 
 
@@ -67,7 +65,25 @@ def _handle_database_unavailable(exc: Exception):  # noqa: ANN202
     return body, code, {"Retry-After": str(RETRY_AFTER)}
 
 
+def _host_handler(exc: Exception):  # noqa: ANN202
+    """The host's app-level handler for a class more specific than Exception, if any.
+
+    Flask asks a blueprint's handlers first, whatever the class, so our catch-all would win over
+    a host's handler for its own exception (raised, say, in its before_request on our URLs)."""
+    handlers = current_app.error_handler_spec[None][None]
+    for cls in type(exc).__mro__:
+        if cls is Exception:
+            return None
+        handler = handlers.get(cls)
+        if handler is not None and handler not in (_handle_unexpected, _handle_http):
+            return handler
+    return None
+
+
 def _handle_unexpected(exc: Exception):  # noqa: ANN202
+    host_handler = _host_handler(exc)
+    if host_handler is not None:
+        return current_app.ensure_sync(host_handler)(exc)
     if isinstance(exc, HTTPException) and not isinstance(exc, InternalServerError):
         return _render(exc.code or 500)
     if isinstance(exc, DATABASE_UNAVAILABLE):

@@ -247,3 +247,27 @@ def test_staff_sign_in_when_the_host_makes_its_login_manager_after_mounting(
     visitor = host.test_client()
     visitor.post("/host-login")
     assert visitor.get("/whoami").get_data(as_text=True) == "host-7"
+
+
+def test_the_hosts_handler_for_its_own_exception_wins_on_our_pages(
+    tmp_path, database_url, clock, make_host
+):
+    host, *_ = make_host(tmp_path, database_url, clock)
+
+    class HostMaintenance(Exception):
+        pass
+
+    @host.before_request
+    def closed_for_maintenance():  # noqa: ANN202
+        from flask import request
+
+        if request.args.get("maintenance"):
+            raise HostMaintenance
+
+    @host.errorhandler(HostMaintenance)
+    def maintenance_page(exc):  # noqa: ANN001, ANN202
+        return "Back soon", 503
+
+    response = host.test_client().get("/counselling/?maintenance=1")
+    assert (response.status_code, response.get_data(as_text=True)) == (503, "Back soon")
+    assert host.test_client().get("/counselling/").status_code == 200
