@@ -151,6 +151,15 @@ def test_blank_copies_print_without_names_and_leave_no_audit_event(app, client, 
     assert audit_events(app) == []
 
 
+def test_a_worksheet_asked_for_twice_prints_once(client, auth, therapist):
+    auth.login("maya@example.org")
+    data = {**print_form(client), "copy": "blank", "paper": "letter"}
+    data["worksheets"] = ["support-map", "support-map"]
+    response = client.post("/staff/worksheets/print", data=data)
+    assert response.status_code == 200
+    assert len(PdfReader(io.BytesIO(response.get_data())).pages) == 1
+
+
 def test_invalid_input_explains_itself_and_keeps_what_was_typed(app, client, auth, therapist):
     auth.login("maya@example.org")
     data = {
