@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from practice.security import harden_standalone
 
     harden_standalone(app)
-    Practice(app)
+    Practice(app, standalone=True)
     from practice.errors import register_app_error_pages
 
     register_app_error_pages(app)

@@ -33,6 +33,8 @@ class PracticeState:
     slot_pages: Memo = field(default_factory=Memo)
     # The data keys the encrypted columns use (practice.crypto); None only before init_app ends.
     cipher: Cipher | None = None
+    # True for create_app's own app, where every page is ours; False when mounted in a host.
+    standalone: bool = False
 
 
 def database_url(app: Flask) -> str:
@@ -50,7 +52,10 @@ class Practice:
         if app is not None:
             self.init_app(app, **options)
 
-    def init_app(self, app: Flask, url_prefix: str | None = None) -> None:
+    def init_app(
+        self, app: Flask, url_prefix: str | None = None, *, standalone: bool = False
+    ) -> None:
+        """Mount the plugin; `standalone` is for create_app only (the app holds nothing else)."""
         apply_defaults(app.config)
         if url_prefix is None:
             url_prefix = app.config["PRACTICE_URL_PREFIX"]
@@ -69,10 +74,13 @@ class Practice:
             url_prefix=url_prefix,
             questionnaires=_load_questionnaires(app),
             cipher=_load_cipher(app),
+            standalone=standalone,
         )
         app.teardown_appcontext(db.close_session)
         _setup_login(app)
-        _register_blueprints(app, url_prefix, limiter)
+        # In a host, /static is the host's (whatever our prefix, even none): ours goes elsewhere.
+        static_url_path = "/static" if standalone else "/practice-static"
+        _register_blueprints(app, url_prefix, limiter, static_url_path)
         _register_cli(app)
 
 
@@ -176,7 +184,9 @@ def _keep_staff_loader() -> None:
         g.pop("_login_user", None)  # a user loaded earlier in this request, without us: reload
 
 
-def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:
+def _register_blueprints(
+    app: Flask, url_prefix: str, limiter: Limiter, static_url_path: str
+) -> None:
     from practice.auth.views import bp as auth_bp
     from practice.booking import api
     from practice.booking.views import bp as booking_bp
@@ -189,7 +199,7 @@ def _register_blueprints(app: Flask, url_prefix: str, limiter: Limiter) -> None:
         __name__,
         template_folder=str(TEMPLATES_DIR),
         static_folder=str(STATIC_DIR),
-        static_url_path="/static",
+        static_url_path=static_url_path,
     )
     parent.register_blueprint(booking_bp)
     parent.register_blueprint(api.bp, url_prefix="/api/v1")

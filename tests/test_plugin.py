@@ -61,6 +61,7 @@ def _make_host(  # noqa: ANN202
         "host_site",
         template_folder=str(tmp_path / "host_templates"),
         static_folder=str(static),
+        static_url_path="/static",
     )
     host.config.update(
         SECRET_KEY="host-secret",
@@ -130,8 +131,9 @@ def test_mounted_under_a_prefix_with_a_host_template_override(
     assert "Host-branded booking page" in home and "Maya Chen" in home
     slots = client.get(f"/counselling/therapists/{slug}?tz=UTC")
     assert slots.status_code == 200
-    assert "/counselling/static/practice.css" in slots.get_data(as_text=True)
-    with client.get("/counselling/static/practice.css") as css:  # closes the file it streams
+    assert "/counselling/practice-static/practice.css" in slots.get_data(as_text=True)
+    # (with: closes the file it streams)
+    with client.get("/counselling/practice-static/practice.css") as css:
         assert css.status_code == 200
     assert client.get("/therapists/" + slug).status_code == 404
 
@@ -271,3 +273,18 @@ def test_the_hosts_handler_for_its_own_exception_wins_on_our_pages(
     response = host.test_client().get("/counselling/?maintenance=1")
     assert (response.status_code, response.get_data(as_text=True)) == (503, "Back soon")
     assert host.test_client().get("/counselling/").status_code == 200
+
+
+def test_our_static_files_never_collide_with_the_hosts(tmp_path, database_url, clock, make_host):
+    host, *_ = make_host(tmp_path, database_url, clock, url_prefix="")
+    _, slug = add_therapist(host)
+    client = host.test_client()
+    page = client.get(f"/therapists/{slug}?tz=UTC")
+    html = page.get_data(as_text=True)
+    assert "/practice-static/practice.css" in html and "/practice-static/practice.js" in html
+    assert "style-src 'self'" in page.headers["Content-Security-Policy"]
+    for path in ("/practice-static/practice.css", "/practice-static/practice.js"):
+        with client.get(path) as ours:
+            assert ours.status_code == 200
+    with client.get("/static/site.css") as theirs:
+        assert theirs.get_data(as_text=True) == "body { color: rebeccapurple }"
