@@ -232,15 +232,23 @@ def _register_blueprints(
         limit_view(app, view, limiter.limit(booking_limit, methods=["POST"]))
     limit_logins(app, limiter)
 
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:
-        # A host running CSRFProtect app-wide: the JSON API authenticates by token, not cookie.
-        for view in api.VIEWS:
-            csrf.exempt(f"{view.__module__}.{view.__name__}")
+    # A host running CSRFProtect app-wide: the JSON API authenticates by token, not cookie. The
+    # host may set CSRFProtect up before or after us, so exempt the API now and again on each
+    # request; our hook is registered first, so it runs before a later CSRFProtect's check.
+    _exempt_api_from_csrf(app)
+    app.before_request(lambda: _exempt_api_from_csrf(current_app))
 
     from practice.templating import register_template_helpers
 
     register_template_helpers(app)
+
+
+def _exempt_api_from_csrf(app: Flask) -> None:
+    from practice.booking import api
+
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(api.bp)  # a set: adding it again changes nothing
 
 
 def _register_cli(app: Flask) -> None:

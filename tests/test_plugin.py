@@ -288,3 +288,15 @@ def test_our_static_files_never_collide_with_the_hosts(tmp_path, database_url, c
             assert ours.status_code == 200
     with client.get("/static/site.css") as theirs:
         assert theirs.get_data(as_text=True) == "body { color: rebeccapurple }"
+
+
+def test_the_api_is_csrf_exempt_whenever_the_host_adds_csrfprotect(
+    tmp_path, database_url, clock, make_host
+):
+    host, *_ = make_host(tmp_path, database_url, clock, extensions_after_practice=True)
+    _, slug = add_therapist(host)
+    client = host.test_client()
+    api = client.post("/counselling/api/v1/consultations", json={"therapist": slug})
+    assert api.status_code == 422
+    # Our forms are still protected by it.
+    assert client.post("/counselling/staff/login", data={"email": "x"}).status_code == 400
