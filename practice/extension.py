@@ -56,6 +56,13 @@ class Practice:
         self, app: Flask, url_prefix: str | None = None, *, standalone: bool = False
     ) -> None:
         """Mount the plugin; `standalone` is for create_app only (the app holds nothing else)."""
+        if "practice" in app.extensions or "practice" in app.blueprints:
+            # Checked before anything is set up: Flask would refuse the second blueprint only
+            # after our engine, limiter and login hooks had been added to the app a second time.
+            raise RuntimeError(
+                "practice is already mounted on this app (at "
+                f"{_mounted_at(app)!r}): it can be mounted once per app, under one url_prefix"
+            )
         apply_defaults(app.config)
         if url_prefix is None:
             url_prefix = app.config["PRACTICE_URL_PREFIX"]
@@ -82,6 +89,11 @@ class Practice:
         static_url_path = "/static" if standalone else "/practice-static"
         _register_blueprints(app, url_prefix, limiter, static_url_path)
         _register_cli(app)
+
+
+def _mounted_at(app: Flask) -> str:
+    state = app.extensions.get("practice")
+    return (state.url_prefix or "/") if state is not None else "?"
 
 
 def _load_questionnaires(app: Flask) -> Catalog:

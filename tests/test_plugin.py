@@ -300,3 +300,14 @@ def test_the_api_is_csrf_exempt_whenever_the_host_adds_csrfprotect(
     assert api.status_code == 422
     # Our forms are still protected by it.
     assert client.post("/counselling/staff/login", data={"email": "x"}).status_code == 400
+
+
+def test_a_second_mount_on_the_same_app_is_refused_up_front(
+    tmp_path, database_url, clock, make_host
+):
+    host, *_ = make_host(tmp_path, database_url, clock)
+    state = host.extensions["practice"]
+    with pytest.raises(RuntimeError, match="once per app"):
+        Practice().init_app(host, url_prefix="/elsewhere")
+    assert host.extensions["practice"] is state
+    assert host.test_client().get("/counselling/").status_code == 200
