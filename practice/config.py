@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     # Development only (the demo on http://127.0.0.1): session cookies without Secure, no HSTS.
     # Debug mode and tests count as development too.
     "PRACTICE_INSECURE_COOKIES": False,
+    # Strict-Transport-Security on our pages (outside development). Unset: yes standalone, no when
+    # mounted, as it binds the host's whole origin to https for a year; True or False to choose.
+    "PRACTICE_HSTS": None,
     # Where a client can get help now: shown on the booking form and confirmation pages.
     "PRACTICE_URGENT_HELP": [
         {"label": "In an emergency, call", "contact": "911"},

@@ -42,13 +42,25 @@ def is_development(app: Flask) -> bool:
     return bool(app.debug or app.testing or app.config.get("PRACTICE_INSECURE_COOKIES"))
 
 
+def _wants_hsts(app: Flask) -> bool:
+    """HSTS binds the whole origin to https for a year: standalone the origin is ours, but a host
+    must opt in with PRACTICE_HSTS (its other pages, subdomains and plans are its own)."""
+    if is_development(app):
+        return False
+    setting = app.config.get("PRACTICE_HSTS")
+    if setting is None:
+        state = app.extensions.get("practice")
+        return state is not None and state.standalone
+    return bool(setting)
+
+
 def secure_headers(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
     headers.setdefault("Referrer-Policy", "same-origin")  # a page may ask for stricter
     headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers that predate it
-    if not is_development(current_app):
+    if _wants_hsts(current_app):
         headers["Strict-Transport-Security"] = HSTS
     if request.endpoint not in CACHEABLE_ENDPOINTS:
         headers["Cache-Control"] = "no-store"

@@ -311,3 +311,15 @@ def test_a_second_mount_on_the_same_app_is_refused_up_front(
         Practice().init_app(host, url_prefix="/elsewhere")
     assert host.extensions["practice"] is state
     assert host.test_client().get("/counselling/").status_code == 200
+
+
+def test_hsts_on_a_host_only_when_it_asks(tmp_path, database_url, clock, make_host):
+    host, *_ = make_host(tmp_path, database_url, clock)
+    assert not host.testing and not host.debug
+    response = host.test_client().get("/counselling/")
+    # HSTS covers the whole origin for a year: that is the host's decision, not ours.
+    assert "Strict-Transport-Security" not in response.headers
+    assert "Content-Security-Policy" in response.headers
+    host.config["PRACTICE_HSTS"] = True
+    response = host.test_client().get("/counselling/")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
