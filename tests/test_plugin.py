@@ -164,6 +164,35 @@ def test_booking_works_under_the_hosts_csrf_protection(tmp_path, database_url, c
     assert api.status_code == 422
 
 
+def test_our_forms_keep_csrf_when_the_host_turns_it_off_for_its_own(
+    tmp_path, database_url, clock, make_host
+):
+    host, *_ = make_host(tmp_path, database_url, clock)
+    host.config["WTF_CSRF_ENABLED"] = False
+    _, slug = add_therapist(host)
+    client = host.test_client()
+    page = client.get(f"/counselling/book/{slug}", query_string={"start": MONDAY_9, "tz": "UTC"})
+    from conftest import hidden
+    from helpers import CLIENT
+
+    forged = client.post(
+        f"/counselling/book/{slug}",
+        data={
+            **CLIENT,
+            "idempotency_key": hidden(page.get_data(as_text=True), "idempotency_key"),
+            "start": MONDAY_9,
+            "tz": "UTC",
+        },
+    )
+    assert forged.status_code == 422 and "timed out" in forged.get_data(as_text=True)
+    staff = host.test_client()
+    refused = staff.post(
+        "/counselling/staff/login", data={"email": "maya@example.org", "password": PASSWORD}
+    )
+    assert refused.status_code == 200  # the form again, not a sign-in
+    assert staff.get("/counselling/staff/").status_code == 302
+
+
 def test_host_and_plugin_logins_share_one_login_manager(tmp_path, database_url, clock, make_host):
     host, _db, _csrf, logins = make_host(tmp_path, database_url, clock)
     add_therapist(host)

@@ -1,13 +1,13 @@
 """Staff sign-in, the second-factor code, and the account security forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from practice.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_TOO_SHORT
+from practice.csrf import ProtectedForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ProtectedForm):
     email = EmailField(
         "Email", validators=[DataRequired("Please enter your email."), Length(max=254)]
     )
@@ -17,14 +17,14 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class CodeForm(FlaskForm):
+class CodeForm(ProtectedForm):
     code = StringField(
         "Code from your authenticator app",
         validators=[DataRequired("Please enter the 6-digit code."), Length(max=16)],
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(ProtectedForm):
     current = PasswordField(
         "Current password",
         validators=[DataRequired("Please enter your current password."), Length(max=1024)],
@@ -45,7 +45,7 @@ class PasswordForm(FlaskForm):
     )
 
 
-class CurrentPasswordForm(FlaskForm):
+class CurrentPasswordForm(ProtectedForm):
     password = PasswordField(
         "Current password",
         validators=[DataRequired("Please enter your current password."), Length(max=1024)],

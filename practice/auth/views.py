@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_login import login_user, logout_user
-from flask_wtf import FlaskForm
 
 from practice import clock
 from practice.auth import sessions, twofactor
@@ -24,6 +23,7 @@ from practice.auth.access import current_staff, staff_required
 from practice.auth.forms import CodeForm, CurrentPasswordForm, LoginForm, PasswordForm
 from practice.auth.models import StaffUser
 from practice.auth.service import AccountError, authenticate, change_password
+from practice.csrf import ProtectedForm
 from practice.db import get_session
 
 bp = Blueprint("auth", __name__)
@@ -138,7 +138,7 @@ def second_factor():  # noqa: ANN201
 
 @bp.post("/logout")
 def logout():  # noqa: ANN201
-    form = FlaskForm()
+    form = ProtectedForm()
     if form.validate_on_submit():
         db = get_session()
         sessions.end(db, sessions.current_sid(), clock.now())
@@ -168,7 +168,7 @@ def _security_page(status: int = 200, **forms):  # noqa: ANN003, ANN202
         code_form=forms.get("code_form") or CodeForm(),
         disable_form=forms.get("disable_form") or CurrentPasswordForm(),
         password_form=forms.get("password_form") or PasswordForm(),
-        plain_form=FlaskForm(),
+        plain_form=ProtectedForm(),
         other_sessions=sessions.live_count(get_session(), staff.id, clock.now()) - 1,
     ), status
 
@@ -183,7 +183,7 @@ def security():  # noqa: ANN201
 @staff_required
 def two_factor_start():  # noqa: ANN201
     staff = current_staff()
-    if FlaskForm().validate_on_submit() and not staff.totp_enabled:
+    if ProtectedForm().validate_on_submit() and not staff.totp_enabled:
         staff.totp_secret = twofactor.new_secret()
         staff.totp_last_step = None
         get_session().commit()
@@ -256,7 +256,7 @@ def password():  # noqa: ANN201
 @bp.post("/security/sign-out-others")
 @staff_required
 def sign_out_others():  # noqa: ANN201
-    if FlaskForm().validate_on_submit():
+    if ProtectedForm().validate_on_submit():
         db = get_session()
         ended = sessions.end_all(db, current_staff().id, clock.now(), keep=sessions.current_sid())
         db.commit()

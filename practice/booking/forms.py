@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,6 +17,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from practice.csrf import ProtectedForm
+
 PHONE = re.compile(r"^\+?[0-9 ().\-]{6,30}$")
 NOTE_MAX = 1000
 
@@ -26,7 +27,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class BookingForm(FlaskForm):
+class BookingForm(ProtectedForm):
     class Meta:
         # Keep what people type, minus stray spaces at either end.
         def bind_field(self, form, unbound_field, options):  # noqa: ANN001, ANN201
@@ -158,11 +159,11 @@ class BookingForm(FlaskForm):
             raise ValidationError("This form is out of date. Please choose your time again.")
 
 
-class CancelForm(FlaskForm):
+class CancelForm(ProtectedForm):
     """Cancelling is one confirmed POST, never a GET a link preview could trigger."""
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(ProtectedForm):
     start = RadioField(
         "Choose a new time",
         choices=[],

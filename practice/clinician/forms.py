@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from practice import timefmt
 from practice.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_TOO_SHORT
+from practice.csrf import ProtectedForm
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 BLANK_WINDOW_ROWS = 3
@@ -39,7 +39,7 @@ class WindowForm(Form):
         return not self.weekday.data and not self.start.data and not self.end.data
 
 
-class AvailabilityForm(FlaskForm):
+class AvailabilityForm(ProtectedForm):
     timezone = SelectField("Your time zone", validators=[DataRequired()])
     consultation_minutes = IntegerField(
         "Consultation length (minutes)",
@@ -125,7 +125,7 @@ class AvailabilityForm(FlaskForm):
         ]
 
 
-class TimeOffForm(FlaskForm):
+class TimeOffForm(ProtectedForm):
     first_day = DateField("First day off", validators=[DataRequired("Please give the first day.")])
     last_day = DateField("Last day off", validators=[DataRequired("Please give the last day.")])
 
@@ -134,7 +134,7 @@ class TimeOffForm(FlaskForm):
             raise ValidationError("The last day can't be before the first day.")
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(ProtectedForm):
     status = SelectField(
         choices=[
             SelectChoice("completed", "Completed"),
@@ -144,7 +144,7 @@ class OutcomeForm(FlaskForm):
     )
 
 
-class NewTherapistForm(FlaskForm):
+class NewTherapistForm(ProtectedForm):
     name = StringField("Name", validators=[DataRequired("Please give a name."), Length(max=120)])
     email = EmailField(
         "Email",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from practice import clock
@@ -20,6 +19,7 @@ from practice.clinician.forms import (
     OutcomeForm,
     TimeOffForm,
 )
+from practice.csrf import ProtectedForm
 from practice.db import get_session
 from practice.mail.delivery import send_after_commit
 
@@ -147,7 +147,7 @@ def add_time_off():  # noqa: ANN201
 @staff_required
 def delete_time_off(period_id: int):  # noqa: ANN201
     therapist = _own_therapist()
-    if FlaskForm().validate_on_submit() and service.remove_time_off(
+    if ProtectedForm().validate_on_submit() and service.remove_time_off(
         get_session(), therapist, period_id
     ):
         flash("Time off removed.", "info")

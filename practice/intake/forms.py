@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
+from practice.csrf import ProtectedForm
 from practice.intake.questionnaire import Item, Questionnaire
 
 NOT_AN_OPTION = "Please choose one of the options shown."
@@ -38,7 +38,7 @@ def _field_for(item: Item) -> Field:
     )
 
 
-class IntakeFormBase(FlaskForm):
+class IntakeFormBase(ProtectedForm):
     questionnaire: Questionnaire
 
     def answers(self) -> dict[str, str]:

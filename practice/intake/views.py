@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask import session as flask_session
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
@@ -24,6 +23,7 @@ from practice.audit import record_views
 from practice.auth.access import current_staff, staff_required
 from practice.booking.models import Consultation
 from practice.booking.tokens import InvalidLink
+from practice.csrf import ProtectedForm
 from practice.db import get_session
 from practice.intake import fhir, service
 from practice.intake.forms import build_form
@@ -217,7 +217,7 @@ def _render_form(
 # --- the therapist's side ---------------------------------------------------------------------
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(ProtectedForm):
     note = TextAreaField(
         "Private clinician note",
         validators=[Length(max=5000, message="Please keep the note under 5,000 characters.")],

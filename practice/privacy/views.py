@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField
 from wtforms.validators import DataRequired, Email, Length
 
 from practice import clock
 from practice.auth.access import admin_required, current_staff
+from practice.csrf import ProtectedForm
 from practice.db import get_session
 from practice.privacy.service import erase_client, plan_erasure
 
 bp = Blueprint("privacy", __name__)
 
 
-class FindForm(FlaskForm):
+class FindForm(ProtectedForm):
     email = EmailField(
         "The client's email address",
         validators=[DataRequired("Please give an email address."), Email(), Length(max=254)],
@@ -23,7 +23,7 @@ class FindForm(FlaskForm):
     )
 
 
-class EraseForm(FlaskForm):
+class EraseForm(ProtectedForm):
     email = HiddenField(validators=[DataRequired(), Length(max=254)])
 
 

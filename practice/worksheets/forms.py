@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from practice.csrf import ProtectedForm
 from practice.worksheets.assembly import MAX_FOCUS, MAX_NAME, PAPERS
 from practice.worksheets.catalog import Worksheet
 
@@ -32,7 +32,7 @@ class SessionDateField(DateField):
             raise ValueError("Please give the date as YYYY-MM-DD, e.g. 2030-01-09.") from None
 
 
-class PrintForm(FlaskForm):
+class PrintForm(ProtectedForm):
     worksheets = MultiCheckboxField("Worksheets")
     copy = RadioField(
         "Copy",
