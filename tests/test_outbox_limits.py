@@ -61,6 +61,18 @@ def utc(text: str) -> datetime:
 # PRACTICE_MAIL_MAX_ATTEMPTS
 
 
+def reminder_queued_while_the_server_is_down(smtp_app, smtp_server, runner, clock, slug):  # noqa: ANN001, ANN201
+    """Book for Thursday 09:00, deliver the confirmation, then queue the reminder (Wednesday
+    09:30) with the mail server down; the inbox, for when it comes back."""
+    inbox = smtp_server.start()
+    book(smtp_app.test_client(), slug, THURSDAY_9)
+    send(runner)
+    smtp_server.stop()
+    clock.now = clock.now.replace(day=9, hour=9, minute=30)
+    runner.invoke(args=["practice", "send-reminders"])
+    return inbox
+
+
 def test_a_long_outage_ends_in_giving_up_not_in_retrying_forever(
     smtp_app, smtp_server, runner, clock, therapist, caplog
 ):
@@ -157,12 +169,7 @@ def test_a_reminder_still_ahead_of_the_consultation_goes_out_late(
     smtp_app, smtp_server, runner, clock, therapist
 ):
     _, slug = therapist
-    inbox = smtp_server.start()
-    book(smtp_app.test_client(), slug, THURSDAY_9)
-    send(runner)
-    smtp_server.stop()
-    clock.now = clock.now.replace(day=9, hour=9, minute=30)
-    runner.invoke(args=["practice", "send-reminders"])
+    inbox = reminder_queued_while_the_server_is_down(smtp_app, smtp_server, runner, clock, slug)
     clock.now = clock.now.replace(day=10, hour=8, minute=0)
     smtp_server.start()
     inbox.messages.clear()
@@ -175,12 +182,7 @@ def test_a_reminder_for_a_moved_consultation_is_dropped_and_the_move_notice_sent
     smtp_app, smtp_server, runner, clock, therapist
 ):
     _, slug = therapist
-    inbox = smtp_server.start()
-    book(smtp_app.test_client(), slug, THURSDAY_9)
-    send(runner)
-    smtp_server.stop()
-    clock.now = clock.now.replace(day=9, hour=9, minute=30)
-    runner.invoke(args=["practice", "send-reminders"])  # queued; the server is down
+    inbox = reminder_queued_while_the_server_is_down(smtp_app, smtp_server, runner, clock, slug)
     reschedule(smtp_app, clock, utc("2030-01-12T10:00Z"))
     smtp_server.start()
     inbox.messages.clear()
@@ -198,12 +200,7 @@ def test_a_reminder_for_a_cancelled_consultation_is_dropped(
     smtp_app, smtp_server, runner, clock, therapist
 ):
     _, slug = therapist
-    inbox = smtp_server.start()
-    book(smtp_app.test_client(), slug, THURSDAY_9)
-    send(runner)
-    smtp_server.stop()
-    clock.now = clock.now.replace(day=9, hour=9, minute=30)
-    runner.invoke(args=["practice", "send-reminders"])
+    inbox = reminder_queued_while_the_server_is_down(smtp_app, smtp_server, runner, clock, slug)
     cancel(smtp_app, clock)
     smtp_server.start()
     inbox.messages.clear()
