@@ -171,6 +171,9 @@ def test_a_time_outside_the_rules_cannot_be_booked(app, client, therapist):
     ):
         response = book(client, slug, start)
         assert response.status_code == 409, start
+        # Told the truth: nobody took it, it just isn't one of the therapist's times.
+        assert "That time isn't open" in text(response), start
+        assert "someone booked" not in text(response), start
     assert count(app, Consultation) == 0
 
 

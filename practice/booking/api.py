@@ -148,9 +148,12 @@ def create_consultation():  # noqa: ANN201
             notify,
         )
     except service.SlotTaken as taken:
-        return _error(
-            409, "That time was just taken.", nearest=[_slot_json(s, zone) for s in taken.nearest]
+        message = (
+            "That time was just taken."
+            if taken.booked_by_someone
+            else "That time isn't one of this therapist's open times (any more)."
         )
+        return _error(409, message, nearest=[_slot_json(s, zone) for s in taken.nearest])
     except service.NotBookable:
         return _error(409, "This therapist isn't taking new clients right now.")
     except service.KeyReused:

@@ -38,11 +38,22 @@ class ClientDetails:
 
 
 class SlotTaken(Exception):
-    """The time is no longer open; `nearest` holds the closest open slots to offer instead."""
+    """The time is no longer open; `nearest` holds the closest open slots to offer instead.
 
-    def __init__(self, nearest: list[slots.Slot]) -> None:
+    `booked_by_someone` says why, so the client is told the truth: another booking holds it,
+    or it is simply not (or no longer) one of the therapist's times (notice, hours, horizon)."""
+
+    def __init__(self, nearest: list[slots.Slot], booked_by_someone: bool = True) -> None:
         super().__init__("that time is no longer open")
         self.nearest = nearest
+        self.booked_by_someone = booked_by_someone
+
+
+def _refusal(rules: slots.AvailabilityRules, busy, now: datetime, start: datetime) -> SlotTaken:  # noqa: ANN001
+    return SlotTaken(
+        slots.nearest_open(rules, busy, now, start),
+        booked_by_someone=slots.is_open(rules, (), now, start),
+    )
 
 
 class NotBookable(Exception):
@@ -246,7 +257,7 @@ def book(
     busy = busy_intervals(session, therapist.id, slots.lookup_range(rules, now))
     if not slots.is_open(rules, busy, now, start):
         session.rollback()
-        raise SlotTaken(slots.nearest_open(rules, busy, now, start))
+        raise _refusal(rules, busy, now, start)
 
     blocked = slots.blocked_interval(rules, start)
     consultation = Consultation(
@@ -312,7 +323,7 @@ def reschedule(
     )
     if not slots.is_open(rules, busy, now, new_start):
         session.rollback()
-        raise SlotTaken(slots.nearest_open(rules, busy, now, new_start))
+        raise _refusal(rules, busy, now, new_start)
     blocked = slots.blocked_interval(rules, new_start)
     consultation.starts_at = new_start
     consultation.ends_at = new_start + rules.length

@@ -277,6 +277,7 @@ def book(slug: str):  # noqa: ANN201
                 therapist=therapist,
                 zone=zone,
                 nearest=taken.nearest,
+                booked_by_someone=taken.booked_by_someone,
                 slot_param=slot_param,
             ), 409
         except service.NotBookable:
@@ -435,8 +436,12 @@ def reschedule(token: str):  # noqa: ANN201
         else:
             try:
                 moved = service.reschedule(get_session(), consultation.id, new_start, now, notify)
-            except service.SlotTaken:
-                taken_message = "Sorry, that time was just taken. Please choose another."
+            except service.SlotTaken as taken:
+                taken_message = (
+                    "Sorry, that time was just taken. Please choose another."
+                    if taken.booked_by_someone
+                    else "Sorry, that time isn't open any more. Please choose another."
+                )
             except service.NotBookable:
                 return redirect(url_for(".manage", token=token), code=303)
             else:
