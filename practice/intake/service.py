@@ -78,6 +78,14 @@ def intakes_for(session: Session, consultation_id: int) -> list[Intake]:
     return list(session.scalars(stmt).unique())
 
 
+def answers_of(session: Session, intake: Intake) -> dict[str, str]:
+    """One intake's answers as plain values, for display: no ORM objects to build and track."""
+    stmt = select(IntakeAnswer.item_id, IntakeAnswer.value).where(
+        IntakeAnswer.intake_id == intake.id
+    )
+    return {item_id: value for item_id, value in session.execute(stmt)}
+
+
 def by_public_id(session: Session, public_id: str) -> Intake | None:
     return session.scalars(select(Intake).where(Intake.public_id == public_id)).unique().first()
 

@@ -291,7 +291,7 @@ def review(public_id: str):  # noqa: ANN201
             return redirect(url_for(".review", public_id=public_id))
     _audit("intake.view", "intake", intake.public_id)
     form_def = service.form_for(catalog(), intake)
-    answers = intake.answer_map()
+    answers = service.answers_of(get_session(), intake)
     return render_template(
         "practice/intake/review.html",
         intake=intake,
