@@ -418,7 +418,8 @@ def test_a_safety_yes_saved_for_later_alerts_the_therapist_and_shows_help_at_onc
     path = intake_links(mail_dir)[CLIENT["email"]]
     afraid = form_def(app).safety_items[0].id
     saved = answer(client, path, {afraid: "yes"}, action="save")
-    assert saved.status_code == 302
+    # Without JavaScript the page lands on the crisis help, not on a note at the top.
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("#crisis-help")
     page = text(client.get(path))
     assert "Please reach out for support now" in page and "988" in page
     deliver(runner)
@@ -432,6 +433,20 @@ def test_a_safety_yes_saved_for_later_alerts_the_therapist_and_shows_help_at_onc
     assert "Please reach out for support now" in text(sent)
     deliver(runner)
     assert len(alerts_to_maya(mail_dir)) == 1
+
+
+def test_the_intake_page_shows_the_practices_own_crisis_numbers(
+    app, client, runner, maya, mail_dir
+):
+    app.config["PRACTICE_URGENT_HELP"] = [
+        {"label": "Emergency", "contact": "999"},
+        {"label": "Samaritans", "contact": "116 123"},
+    ]
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    page = text(client.get(intake_links(mail_dir)[CLIENT["email"]]))
+    assert "numbers at the foot of this page" in page
+    assert "116 123" in page and "999" in page and "988" not in page
 
 
 def test_a_safety_yes_autosaved_is_acted_on_without_send(app, client, runner, maya, mail_dir):
@@ -517,6 +532,25 @@ def test_saved_safety_answers_are_never_shown_to_whoever_opens_the_link_next(
     assert "data-crisis hidden" in page  # the crisis block is there for the script, hidden
     with app.app_context():
         assert get_session().scalars(select(Intake)).one().answer_map()[afraid] == "yes"
+
+
+def test_sending_from_another_browser_does_not_reveal_an_earlier_safety_yes(
+    app, client, runner, maya, mail_dir
+):
+    book(client, "maya-chen", MONDAY_9)
+    deliver(runner)
+    path = intake_links(mail_dir)[CLIENT["email"]]
+    answer(client, path, {form_def(app).safety_items[0].id: "yes"}, action="save")
+    # Someone else with the link sends the form: they learn nothing of the earlier "yes".
+    someone_else = app.test_client()
+    answers = persona(app, 2, 2)
+    for item in form_def(app).safety_items:
+        del answers[item.id]  # not shown again on a reopened page, so not posted
+    sent = answer(someone_else, path, answers)
+    assert sent.status_code == 200
+    assert "Please reach out for support now" not in text(sent)
+    with app.app_context():
+        assert get_session().scalars(select(Intake)).one().urgent  # the therapist still knows
 
 
 def test_sending_from_a_stale_tab_keeps_answers_saved_from_another(

@@ -130,21 +130,35 @@ def answer(token: str):  # noqa: ANN201
         if action == "submit" or not valid:
             return _render_form(intake, form, token, errors=True, urgent=urgent), 400
         flash("Saved. You can come back to this page from your link at any time.")
-        return redirect(url_for(".answer", token=token, _anchor="saved"))
+        # After a safety "yes", land on the crisis help, not on a note at the top of a long page.
+        anchor = "crisis-help" if urgent else "saved"
+        return redirect(url_for(".answer", token=token, _anchor=anchor))
 
     submission = service.submit(
         session, intake, posted, form_def, clock.now(), on_urgent=queue_urgent_alert
     )
     if submission.first_time:
+        sent = submission.intake
+        safety = submission.result.safety if submission.result else None
+        # Crisis help for the person who said "yes": in this post, or earlier in this browser.
+        # Urgency raised from another browser (a partner holding the link) shows nothing here.
+        said_yes_here = (
+            bool(
+                safety and safety.endorsed and any(item in request.form for item in safety.endorsed)
+            )
+            or flask_session.get(HELP_KEY) == sent.public_id
+        )
+        if said_yes_here:
+            _remember_help(sent)
         # Neutral and per browser: lets a retried POST from here show the same page again.
-        flask_session[SENT_KEY] = submission.intake.public_id
-        if submission.intake.urgent:
-            send_after_commit(submission.intake.consultation_id)
+        flask_session[SENT_KEY] = sent.public_id
+        if sent.urgent:
+            send_after_commit(sent.consultation_id)
         return render_template(
             "practice/intake/thanks.html",
-            intake=submission.intake,
-            urgent=submission.intake.urgent,
-            support=bool(submission.result and submission.result.safety.mentioned_in),
+            intake=sent,
+            urgent=sent.urgent and said_yes_here,
+            support=bool(safety and safety.mentioned_in),
         )
     return _thanks_again(submission.intake)
 
@@ -161,6 +175,7 @@ def _thanks_again(intake: Intake):  # noqa: ANN202
     urgent = (
         intake.urgent
         and flask_session.get(SENT_KEY) == intake.public_id
+        and flask_session.get(HELP_KEY) == intake.public_id
         and clock.now() - intake.submitted_at < URGENT_PAGE_GRACE
     )
     return render_template("practice/intake/thanks.html", intake=intake, urgent=urgent)

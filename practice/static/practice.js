@@ -13,7 +13,6 @@
     var select = document.querySelector("form.zone-picker select[name=tz]");
     if (!select) return;
     var picker = select.form;
-    select.addEventListener("change", function () { picker.submit(); });
     if (picker.getAttribute("data-zone-source") !== "default") return;
     var zone = detectedZone();
     if (!zone || zone === select.value) return;
@@ -60,9 +59,14 @@
     var inflight = [];
     function say(text) { if (status) status.textContent = text; }
     // A safety question answered "yes": crisis help appears at once, not after Send.
-    function showCrisis() {
+    function showCrisis(field) {
       var box = form.querySelector("[data-crisis]");
-      if (box && box.hidden) { box.setAttribute("role", "alert"); box.hidden = false; }
+      if (!box || !box.hidden) return;
+      // Right under the question just answered, so it is seen; focus stays where it was.
+      var question = field && field.closest && field.closest(".question");
+      if (question && question.parentNode) question.parentNode.insertBefore(box, question.nextSibling);
+      box.setAttribute("role", "alert");
+      box.hidden = false;
     }
     function save(field) {
       var body = new FormData();
@@ -73,7 +77,7 @@
       var request = fetch(url, { method: "POST", body: body, credentials: "same-origin" })
         .then(function (response) {
           say(response.ok ? "Saved." : "We couldn't save just now; your answers are still here.");
-          if (response.ok) return response.json().then(function (data) { if (data.urgent) showCrisis(); });
+          if (response.ok) return response.json().then(function (data) { if (data.urgent) showCrisis(field); });
         })
         .catch(function () { say("We couldn't save just now; your answers are still here."); })
         .then(function () { inflight.splice(inflight.indexOf(request), 1); });
