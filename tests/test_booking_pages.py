@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_lib
+import re
 
 from conftest import MONDAY
 from helpers import (
@@ -365,3 +366,13 @@ def test_two_cancels_at_once_send_one_cancellation(app, client, therapist, monke
         )
         assert cancelled.status == "cancelled" and cancelled.calendar_sequence == 1
         assert sent == []  # the first cancel's notice is the only one
+
+
+def test_rescheduling_can_look_week_by_week(client, therapist):
+    _, slug = therapist
+    old_path = manage_path(book(client, slug, MONDAY_9))
+    page = client.get(f"{old_path}/reschedule?tz=UTC").get_data(as_text=True)
+    assert "Later →" in page and "← Earlier" not in page
+    later = html_lib.unescape(re.search(r'href="([^"]+)">Later', page).group(1))
+    week_two = client.get(later).get_data(as_text=True)
+    assert "2030-01-14T09:00Z" in week_two and "← Earlier" in week_two

@@ -450,6 +450,11 @@ def reschedule(token: str):  # noqa: ANN201
     first, start, end, days = week_bounds(zone, now)
     found = service.slots_for_move(get_session(), consultation, now, start, end)
     form.tz.data = zone
+    # Week by week, as on the booking page: a client may need a time weeks ahead.
+    today = timefmt.in_zone(now, zone).date()
+    horizon = consultation.therapist.horizon_days
+    horizon_end = timefmt.in_zone(now + timedelta(days=horizon), zone).date()
+    later = first + timedelta(days=days)
     status = 409 if taken_message else (422 if request.method == "POST" else 200)
     response = make_response(
         render_template(
@@ -462,6 +467,8 @@ def reschedule(token: str):  # noqa: ANN201
             zones=timefmt.known_zones(),
             days=days_of_slots(found, zone, first, days),
             first=first,
+            prev_from=first - timedelta(days=days) if first > today else None,
+            next_from=later if later <= horizon_end else None,
             slot_param=slot_param,
             taken_message=taken_message,
         ),
