@@ -59,13 +59,19 @@ DEFAULTS: dict[str, Any] = {
     # Strict-Transport-Security on our pages (outside development). Unset: yes standalone, no when
     # mounted, as it binds the host's whole origin to https for a year; True or False to choose.
     "PRACTICE_HSTS": None,
-    # Where a client can get help now: shown on the booking form and confirmation pages.
+    # Where a client can get help now: shown on every public page's footer, the booking form and
+    # with crisis help. `href` (optional) makes the number a tap-to-call link on a phone.
     "PRACTICE_URGENT_HELP": [
-        {"label": "In an emergency, call", "contact": "911"},
-        {"label": "Suicide & Crisis Lifeline: call or text", "contact": "988"},
+        {"label": "In an emergency, call", "contact": "911", "href": "tel:911"},
+        {
+            "label": "Suicide & Crisis Lifeline: call or text",
+            "contact": "988",
+            "href": "tel:988",
+        },
         {
             "label": "National Domestic Violence Hotline",
             "contact": "1-800-799-7233, or text START to 88788",
+            "href": "tel:+18007997233",
         },
     ],
     "PRACTICE_PRIVACY_CONTACT": "privacy@example.org",

@@ -420,6 +420,8 @@ def test_a_safety_yes_saved_for_later_alerts_the_therapist_and_shows_help_at_onc
     saved = answer(client, path, {afraid: "yes"}, action="save")
     # Without JavaScript the page lands on the crisis help, not on a note at the top.
     assert saved.status_code == 302 and saved.headers["Location"].endswith("#crisis-help")
+    html = client.get(path).get_data(as_text=True)
+    assert 'href="tel:988"' in html  # one tap to call, on a phone
     page = text(client.get(path))
     assert "Please reach out for support now" in page and "988" in page
     deliver(runner)
