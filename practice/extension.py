@@ -245,10 +245,18 @@ def _register_blueprints(
     limit_logins(app, limiter)
 
     # A host running CSRFProtect app-wide: the JSON API authenticates by token, not cookie. The
-    # host may set CSRFProtect up before or after us, so exempt the API now and again on each
-    # request; our hook is registered first, so it runs before a later CSRFProtect's check.
+    # host may set CSRFProtect up before or after us, so exempt the API now and once more at the
+    # first request (Flask allows no setup after it); our hook runs before a later CSRFProtect's.
     _exempt_api_from_csrf(app)
-    app.before_request(lambda: _exempt_api_from_csrf(current_app))
+    first_request_done = False
+
+    def exempt_at_first_request() -> None:
+        nonlocal first_request_done
+        if not first_request_done:
+            _exempt_api_from_csrf(current_app)
+            first_request_done = True
+
+    app.before_request(exempt_at_first_request)
 
     from practice.templating import register_template_helpers
 

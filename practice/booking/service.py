@@ -89,26 +89,6 @@ def busy_intervals(
     return [slots.Interval(start, end) for start, end in session.execute(stmt)]
 
 
-@dataclass(frozen=True)
-class TherapistPage:
-    """What the public slot page shows of a therapist: their row, read as plain values.
-
-    Together with the minute and the visitor's view, `row` (which carries the therapist's
-    schedule_version) decides the whole slot list, so it is the slot list's cache key.
-    """
-
-    row: Row
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        if name == "row":  # not set yet (copying): no recursion
-            raise AttributeError(name)
-        return getattr(self.row, name)
-
-    @property
-    def key(self) -> tuple:
-        return tuple(self.row)
-
-
 _THERAPIST = Therapist.__table__
 _WINDOW = AvailabilityWindow.__table__
 _TIME_OFF = TimeOffPeriod.__table__
@@ -122,14 +102,15 @@ _DAYS_OFF = select(_TIME_OFF.c.first_day, _TIME_OFF.c.last_day).where(
 )
 
 
-def therapist_page(session: Session, slug: str) -> TherapistPage | None:
-    """One small read: the therapist's row, schedule version included."""
+def therapist_page(session: Session, slug: str) -> Row | None:
+    """What the public slot page shows of a therapist: their row as plain values, in one small
+    read. With the minute and the visitor's view it decides the whole page (the row carries
+    schedule_version), so the row is the page's cache key."""
     with single_read(session) as reader:
-        row = reader.execute(_PAGE_ROW, {"slug": slug}).first()
-    return None if row is None else TherapistPage(row)
+        return reader.execute(_PAGE_ROW, {"slug": slug}).first()
 
 
-def page_rules(session: Session, page: TherapistPage) -> slots.AvailabilityRules:
+def page_rules(session: Session, page: Row) -> slots.AvailabilityRules:
     """The availability rules behind a page: read only when its slot list must be rendered."""
     windows = session.execute(_WINDOWS, {"therapist_id": page.id}).all()
     time_off = session.execute(_DAYS_OFF, {"therapist_id": page.id}).all()
@@ -142,10 +123,9 @@ def open_slots(
     now: datetime,
     start: datetime | None = None,
     end: datetime | None = None,
-    ignore_id: int | None = None,
 ) -> list[slots.Slot]:
     rules = therapist.rules()
-    busy = busy_intervals(session, therapist.id, slots.lookup_range(rules, now), ignore_id)
+    busy = busy_intervals(session, therapist.id, slots.lookup_range(rules, now))
     return slots.open_slots(rules, busy, now, start=start, end=end)
 
 
@@ -351,13 +331,13 @@ def cancel(
     A client can't cancel once the consultation has started (AlreadyStarted): the time is no
     longer someone else's to book, and the therapist records what happened instead."""
     write_transaction(session)
-    consultation = session.get(Consultation, consultation_id, populate_existing=True)
-    if consultation is None:
-        session.rollback()
-        raise NotBookable
-    # Hold the therapist's row, then read the consultation again under it: on PostgreSQL the
-    # first read took no lock, and a rival cancel or reschedule may have committed since.
-    hold_therapist_row(session, consultation.therapist_id)
+    therapist_id = session.scalar(
+        select(Consultation.therapist_id).where(Consultation.id == consultation_id)
+    )
+    # Hold the therapist's row, then read the consultation under it: a rival cancel or
+    # reschedule that committed meanwhile is seen (PostgreSQL reads take no lock).
+    if therapist_id is not None:
+        hold_therapist_row(session, therapist_id)
     consultation = session.get(Consultation, consultation_id, populate_existing=True)
     if consultation is None:
         session.rollback()

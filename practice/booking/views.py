@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import selectinload
 
 from practice import clock, timefmt
@@ -139,9 +139,21 @@ def week_bounds(zone: str, now: datetime) -> tuple[date, datetime, datetime, int
     return first, start, end, days
 
 
-def slot_page_body(
-    therapist: service.TherapistPage, now: datetime, zone: str, zone_source: str
-) -> Markup:
+def neighbour_weeks(
+    first: date, days: int, now: datetime, zone: str, horizon_days: int
+) -> tuple[date | None, date | None]:
+    """The first days of the weeks before and after the one shown, where there is one to show:
+    nothing before today, nothing past the booking horizon."""
+    today = timefmt.in_zone(now, zone).date()
+    horizon_end = timefmt.in_zone(now + timedelta(days=horizon_days), zone).date()
+    later = first + timedelta(days=days)
+    return (
+        first - timedelta(days=days) if first > today else None,
+        later if later <= horizon_end else None,
+    )
+
+
+def slot_page_body(therapist: Row, now: datetime, zone: str, zone_source: str) -> Markup:
     """The slot page's content, rendered once per distinct input (see booking.pagecache)."""
     first, start, end, days = week_bounds(zone, now)
     # Whole minutes, rounded up: never shows a time that is already inside the notice period.
@@ -152,7 +164,7 @@ def slot_page_body(
     # The therapist's row carries schedule_version, which triggers move with every change to
     # windows, days off or held time (migration 0007): no other read is needed to reuse a page.
     # book_url stands for where the app is mounted, which the links depend on.
-    key = (therapist.key, book_url, minute, zone, zone_source, first, days)
+    key = (tuple(therapist), book_url, minute, zone, zone_source, first, days)
 
     def render() -> Markup:
         days_shown = {}
@@ -163,9 +175,7 @@ def slot_page_body(
             busy = service.busy_intervals(session, therapist.id, window)
             found = slot_core.open_slots(rules, busy, minute, start=start, end=end)
             days_shown = days_of_slots(found, zone, first, days)
-        today = timefmt.in_zone(minute, zone).date()
-        horizon_end = timefmt.in_zone(minute + timedelta(days=therapist.horizon_days), zone).date()
-        later = first + timedelta(days=days)
+        prev_from, next_from = neighbour_weeks(first, days, minute, zone, therapist.horizon_days)
         return Markup(
             render_template(
                 "practice/booking/_slots_body.html",
@@ -175,8 +185,8 @@ def slot_page_body(
                 zones=timefmt.known_zones(),
                 days=days_shown,
                 first=first,
-                prev_from=first - timedelta(days=days) if first > today else None,
-                next_from=later if later <= horizon_end else None,
+                prev_from=prev_from,
+                next_from=next_from,
                 book_url=book_url,
                 zone_query=url_quote(zone, safe="/"),
                 slot_param=slot_param,
@@ -451,10 +461,9 @@ def reschedule(token: str):  # noqa: ANN201
     found = service.slots_for_move(get_session(), consultation, now, start, end)
     form.tz.data = zone
     # Week by week, as on the booking page: a client may need a time weeks ahead.
-    today = timefmt.in_zone(now, zone).date()
-    horizon = consultation.therapist.horizon_days
-    horizon_end = timefmt.in_zone(now + timedelta(days=horizon), zone).date()
-    later = first + timedelta(days=days)
+    prev_from, next_from = neighbour_weeks(
+        first, days, now, zone, consultation.therapist.horizon_days
+    )
     status = 409 if taken_message else (422 if request.method == "POST" else 200)
     response = make_response(
         render_template(
@@ -467,8 +476,8 @@ def reschedule(token: str):  # noqa: ANN201
             zones=timefmt.known_zones(),
             days=days_of_slots(found, zone, first, days),
             first=first,
-            prev_from=first - timedelta(days=days) if first > today else None,
-            next_from=later if later <= horizon_end else None,
+            prev_from=prev_from,
+            next_from=next_from,
             slot_param=slot_param,
             taken_message=taken_message,
         ),

@@ -19,7 +19,7 @@ from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from practice import clock
-from practice.audit import record_views
+from practice.audit.staff import audit_staff_views
 from practice.auth.access import current_staff, staff_required
 from practice.booking.models import Consultation
 from practice.booking.tokens import InvalidLink
@@ -110,14 +110,14 @@ def answer(token: str):  # noqa: ANN201
     if not valid and form.csrf_token.errors:
         return _render_form(intake, form, token, stale=True), 400
     # Only what this page posted: a stale tab must not blank answers saved from another one.
-    posted = {k: v for k, v in form.answers().items() if k in request.form}
+    posted = _posted(form.answers())
     # Whatever passed validation is kept even if the rest needs another look: nothing is lost.
     if action != "submit" or not valid or not form.check_required():
         try:
             urgent = service.save_progress(
                 session,
                 intake,
-                {k: v for k, v in form.valid_answers().items() if k in request.form},
+                _posted(form.valid_answers()),
                 clock.now(),
                 form_def,
                 on_urgent=queue_urgent_alert,
@@ -138,15 +138,11 @@ def answer(token: str):  # noqa: ANN201
         session, intake, posted, form_def, clock.now(), on_urgent=queue_urgent_alert
     )
     if submission.first_time:
-        sent = submission.intake
-        safety = submission.result.safety if submission.result else None
+        sent, safety = submission.intake, submission.result.safety
         # Crisis help for the person who said "yes": in this post, or earlier in this browser.
         # Urgency raised from another browser (a partner holding the link) shows nothing here.
-        said_yes_here = (
-            bool(
-                safety and safety.endorsed and any(item in request.form for item in safety.endorsed)
-            )
-            or flask_session.get(HELP_KEY) == sent.public_id
+        said_yes_here = any(item in posted for item in safety.endorsed) or (
+            flask_session.get(HELP_KEY) == sent.public_id
         )
         if said_yes_here:
             _remember_help(sent)
@@ -158,9 +154,14 @@ def answer(token: str):  # noqa: ANN201
             "practice/intake/thanks.html",
             intake=sent,
             urgent=sent.urgent and said_yes_here,
-            support=bool(safety and safety.mentioned_in),
+            support=bool(safety.mentioned_in),
         )
     return _thanks_again(submission.intake)
+
+
+def _posted(answers: dict[str, str]) -> dict[str, str]:
+    """Only the answers this request carried: a field a page never showed keeps its saved value."""
+    return {item: value for item, value in answers.items() if item in request.form}
 
 
 def _remember_help(intake: Intake) -> None:
@@ -193,7 +194,7 @@ def autosave(token: str):  # noqa: ANN201
     form.validate()
     if form.csrf_token.errors:
         return jsonify(error="Please reload the page."), 400
-    posted = {k: v for k, v in form.valid_answers().items() if k in request.form}
+    posted = _posted(form.valid_answers())
     try:
         urgent = service.save_progress(
             get_session(), intake, posted, clock.now(), form.questionnaire, queue_urgent_alert
@@ -248,17 +249,6 @@ def _visible_intake(public_id: str) -> Intake:
     return intake
 
 
-def _audit(action: str, subject_type: str, subject_id: str) -> None:
-    staff = current_staff()
-    event = {
-        "actor_id": staff.id if staff else None,
-        "action": action,
-        "subject_type": subject_type,
-        "subject_id": subject_id,
-    }
-    record_views(get_session(), [event], clock.now())
-
-
 @bp.get("/staff/intakes")
 @staff_required
 def queue():  # noqa: ANN201
@@ -267,21 +257,8 @@ def queue():  # noqa: ANN201
     reviewed = {"yes": True, "no": False}.get(reviewed_arg)
     intakes = service.review_queue(get_session(), current_staff(), level, reviewed)
     # The queue shows flag levels next to names: clinical data, so each row is audited.
-    staff = current_staff()
-    record_views(
-        get_session(),
-        [
-            {
-                "actor_id": staff.id if staff else None,
-                "action": "intake.list",
-                "subject_type": "intake",
-                "subject_id": i.public_id,
-            }
-            for i in intakes
-            if i.queue_level != "pending"
-        ],
-        clock.now(),
-    )
+    shown = [i.public_id for i in intakes if i.queue_level != "pending"]
+    audit_staff_views("intake.list", "intake", shown)
     return render_template(
         "practice/intake/queue.html",
         intakes=intakes,
@@ -304,7 +281,7 @@ def review(public_id: str):  # noqa: ANN201
             )
             flash("Marked as reviewed; your note is saved.")
             return redirect(url_for(".review", public_id=public_id))
-    _audit("intake.view", "intake", intake.public_id)
+    audit_staff_views("intake.view", "intake", [intake.public_id])
     form_def = service.form_for(catalog(), intake)
     answers = service.answers_of(get_session(), intake)
     return render_template(
@@ -325,7 +302,7 @@ def export_fhir(public_id: str):  # noqa: ANN201
     intake = _visible_intake(public_id)
     if not intake.submitted:
         abort(404)
-    _audit("intake.export", "intake", intake.public_id)
+    audit_staff_views("intake.export", "intake", [intake.public_id])
     resource = fhir.response_resource(
         service.form_for(catalog(), intake),
         intake.answer_map(),
@@ -366,7 +343,7 @@ def couple(consultation_id: str):  # noqa: ANN201
     intakes = service.intakes_for(session, consultation.id)
     if not intakes or not all(service.visible_to(staff, i) for i in intakes):
         abort(404)
-    _audit("couple.view", "consultation", consultation.public_id)
+    audit_staff_views("couple.view", "consultation", [consultation.public_id])
     both_done = len(intakes) == 2 and all(i.submitted for i in intakes)
     cycle = both_done and service.pursue_withdraw_between(intakes[0], intakes[1])
     return render_template(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from practice import clock
-from practice.audit import record_views
+from practice.audit.staff import audit_staff_views
 from practice.auth.access import current_staff, staff_required
 from practice.booking.models import Consultation
 from practice.db import get_session
@@ -36,19 +36,7 @@ def _library_page(form: PrintForm, consultation: Consultation | None, status: in
     if flags:
         # Suggestions follow the intake's pattern flags, which this page then reveals: a view
         # of clinical data, audited like the intake page itself.
-        staff = current_staff()
-        record_views(
-            session,
-            [
-                {
-                    "actor_id": staff.id if staff else None,
-                    "action": "intake.flags_view",
-                    "subject_type": "consultation",
-                    "subject_id": consultation.public_id,
-                }
-            ],
-            clock.now(),
-        )
+        audit_staff_views("intake.flags_view", "consultation", [consultation.public_id])
     return render_template(
         "practice/worksheets/library.html",
         form=form,
